@@ -1,0 +1,42 @@
+# mnist-linear: the two commands of the README, and a few helpers for maintainers.
+#   make run    set up .venv on first use, then run every lesson and print its key result
+#   make test   set up .venv on first use, then run the whole pipeline (tools/pipeline.sh)
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# pip on some machines warns about every missing local index folder; those lines are noise
+PIPQUIET := grep -v 'is neither a file nor a directory' || true
+
+.PHONY: run test setup data outputs export clean-nbs
+.DEFAULT_GOAL := run
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[dev]" 2>&1 | $(PIPQUIET)
+	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbval; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'
+	touch $@
+
+setup: $(BIN)/.installed
+
+data: setup
+	$(BIN)/python tools/check_data.py
+
+run: data
+	$(BIN)/python tools/run_lessons.py
+
+test: data
+	bash tools/pipeline.sh
+
+# Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.
+outputs: data
+	for nb in nbs/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 "$$nb"; done
+	$(BIN)/nbdev-clean
+	$(BIN)/nbdev-export
+
+export: setup
+	$(BIN)/nbdev-clean
+	$(BIN)/nbdev-export
