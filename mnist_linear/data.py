@@ -6,7 +6,7 @@
 __all__ = ['EXPECTED_COUNTS', 'MnistSampleError', 'sample_dir', 'check_sample', 'install_sample', 'get_mnist_sample',
            'load_digits', 'MnistData', 'mnist_3s_7s']
 
-# %% ../nbs/00_data.ipynb #28622bb2
+# %% ../nbs/00_data.ipynb #b816d007
 import os, shutil, tarfile, tempfile, zlib
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
@@ -16,18 +16,18 @@ import torch
 from PIL import Image
 from fastai.data.external import URLs, untar_data, fastai_cfg
 
-# %% ../nbs/00_data.ipynb #4f83e5af
+# %% ../nbs/00_data.ipynb #6f92fb2a
 class MnistSampleError(Exception):
     "The MNIST_SAMPLE data is missing, incomplete or malformed; the message says how to fix it."
 
-# %% ../nbs/00_data.ipynb #3bcd5b5e
+# %% ../nbs/00_data.ipynb #51e96489
 EXPECTED_COUNTS = {('train','3'): 6131, ('train','7'): 6265, ('valid','3'): 1010, ('valid','7'): 1028}
 
 def sample_dir() -> Path:
     "Where `untar_data(URLs.MNIST_SAMPLE)` keeps the unpacked sample: `$FASTAI_HOME/data/mnist_sample`."
     return Path(fastai_cfg().path('data'))/'mnist_sample'
 
-# %% ../nbs/00_data.ipynb #0fa5e54d
+# %% ../nbs/00_data.ipynb #3c728e38
 def check_sample(path, expected=EXPECTED_COUNTS) -> dict:
     "Check that `path` holds `expected` 28x28 greyscale PNGs per (split, digit); return the counts."
     path, counts = Path(path), {}
@@ -46,7 +46,7 @@ def check_sample(path, expected=EXPECTED_COUNTS) -> dict:
         counts[(split, digit)] = len(files)
     return counts
 
-# %% ../nbs/00_data.ipynb #1c1f42a2
+# %% ../nbs/00_data.ipynb #d33b25f3
 def _check_member(m: tarfile.TarInfo):
     "Refuse an archive member that is not a plain file or folder under `mnist_sample/`."
     p = PurePosixPath(m.name)
@@ -80,7 +80,7 @@ def install_sample(archive, expected=EXPECTED_COUNTS) -> Path:
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
-# %% ../nbs/00_data.ipynb #5ce18e7b
+# %% ../nbs/00_data.ipynb #670c1bae
 def get_mnist_sample() -> Path:
     "Return the MNIST_SAMPLE folder via `untar_data`, installing from `$MNIST_SAMPLE_ARCHIVE` first if set and needed."
     dest = sample_dir()
@@ -94,7 +94,7 @@ def get_mnist_sample() -> Path:
             "of mnist_sample.tgz with MNIST_SAMPLE_ARCHIVE=/path/to/mnist_sample.tgz "
             "(or mnist_linear.data.install_sample('/path/to/mnist_sample.tgz')).") from None
 
-# %% ../nbs/00_data.ipynb #f227cdc4
+# %% ../nbs/00_data.ipynb #a3f0b1ae
 def load_digits(path, split, digit) -> torch.Tensor:
     "Stack the sorted `path/split/digit/*.png` images into an (N, 28, 28) float tensor scaled to [0, 1]."
     files = sorted((Path(path)/split/str(digit)).glob('*.png'))
@@ -102,7 +102,7 @@ def load_digits(path, split, digit) -> torch.Tensor:
     arr = np.stack([np.asarray(Image.open(f)) for f in files])
     return torch.from_numpy(arr).float()/255
 
-# %% ../nbs/00_data.ipynb #94ff8bbd
+# %% ../nbs/00_data.ipynb #aa91cec1
 class MnistData(NamedTuple):
     "The 3s-and-7s tensors: x is (N, 784) float in [0, 1]; y is (N, 1), 1 for a 3 and 0 for a 7, 3s first."
     train_x: torch.Tensor
