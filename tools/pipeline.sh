@@ -2,7 +2,7 @@
 # The pipeline every commit passes (the README's test command runs this through `make test`):
 #   1. nbdev-clean changes no file      2. nbdev-export changes no file, and every module has a notebook
 #   3. every notebook runs in a fresh kernel (nbdev-test)
-#   4. committed outputs equal fresh outputs (nbval, volatile parts sanitised)
+#   4. committed outputs equal fresh outputs (tools/check_outputs.py, volatile parts sanitised)
 #   5. pytest tests/
 # Each stage prints its name and its time. Stages 1-2 fix the files they would change, then fail,
 # so that `git diff` shows what to commit.
@@ -61,12 +61,6 @@ export_stage() { unchanged_by nbdev-export && modules_have_notebooks; }
 stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
 stage "2/5 nbdev-export (no changes)" export_stage
 stage "3/5 nbdev-test (notebooks run)" nbdev-test --n-workers 2 --timing
-nbval_outputs() {  # $1: a folder of notebooks; runs a numbered copy of them under _nbval/ (git-ignored)
-  python tools/nbval_prepare.py "$1" "_nbval/$1" &&
-  python -m pytest -q -p no:cacheprovider --nbval "_nbval/$1" \
-         --nbval-sanitize-with tools/nbval_sanitize.cfg --nbval-cell-timeout 900
-}
-
-stage "4/5 nbval (outputs are true)"  nbval_outputs nbs
+stage "4/5 outputs are true"        python tools/check_outputs.py nbs
 stage "5/5 pytest tests/"             python -m pytest -p no:cacheprovider tests/
 printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"

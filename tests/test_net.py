@@ -1,0 +1,24 @@
+"Tests of `mnist_linear.net`: the two-layer net and its 40-epoch run."
+import pytest
+import torch
+
+from mnist_linear.net import simple_net, train_net
+
+
+def test_simple_net_shapes():
+    net = simple_net(n_hidden=7)
+    assert [tuple(p.shape) for p in net.parameters()] == [(7, 784), (7,), (1, 7), (1,)]
+    assert net(torch.zeros(5, 784)).shape == (5, 1)
+
+
+@pytest.fixture(scope='module')
+def net_run(data): return train_net(data=data)
+
+
+def test_train_net_defaults_reach_the_book_level(net_run):
+    assert len(net_run) == 40
+    assert net_run[-1] >= 0.975
+
+
+def test_train_net_is_deterministic(data, net_run):
+    assert train_net(data=data) == net_run
