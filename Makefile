@@ -1,5 +1,5 @@
 # mnist-linear: the two commands of the README, and a few helpers for maintainers.
-#   make run    set up .venv on first use, then run every lesson and print its key result
+#   make run    set up .venv on first use, then train the course's model: mnist-linear train
 #   make test   set up .venv on first use, then run the whole pipeline (tools/pipeline.sh)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run test setup data outputs export clean-nbs
+.PHONY: run lessons test setup data outputs export handouts
 .DEFAULT_GOAL := run
 
 $(BIN)/.installed: pyproject.toml
@@ -23,9 +23,13 @@ $(BIN)/.installed: pyproject.toml
 setup: $(BIN)/.installed
 
 data: setup
-	$(BIN)/python tools/check_data.py
+	$(BIN)/mnist-linear data --check
 
 run: data
+	$(BIN)/mnist-linear train $(ARGS)
+
+# Execute every lesson headless and print each lesson's key result.
+lessons: data
 	$(BIN)/python tools/run_lessons.py
 
 test: data
@@ -36,7 +40,14 @@ outputs: data
 	for nb in nbs/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 "$$nb"; done
 	$(BIN)/nbdev-clean
 	$(BIN)/nbdev-export
+	$(BIN)/mnist-linear-handouts --html _handouts
 
 export: setup
 	$(BIN)/nbdev-clean
 	$(BIN)/nbdev-export
+	$(BIN)/mnist-linear-handouts --html _handouts
+
+# Instructors: student notebooks into clean/ and HTML handouts into DIR (default _handouts/).
+DIR ?= _handouts
+handouts: setup
+	$(BIN)/mnist-linear-handouts --html $(DIR)

@@ -5,21 +5,21 @@
 # %% auto #0
 __all__ = ['simple_net', 'train_net']
 
-# %% ../nbs/04_neural_net.ipynb #55426068
+# %% ../nbs/04_neural_net.ipynb #815017bc
 from torch import nn
 from fastai.torch_core import set_seed
 from .data import mnist_3s_7s
 from .optim import mnist_learner
 
-# %% ../nbs/04_neural_net.ipynb #d714008a
+# %% ../nbs/04_neural_net.ipynb #e8b79295
 def simple_net(n_hidden=30) -> nn.Module:
     "Linear(784, n_hidden), ReLU, Linear(n_hidden, 1): the book's two-layer net."
     return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1))
 
-def train_net(epochs=40, lr=0.1, seed=42, data=None):
-    "Seed, build `simple_net()` and its `Learner`, fit quietly; return the validation accuracy after each epoch."
+def train_net(epochs=40, lr=0.1, seed=42, data=None, bs=256, cbs=None):
+    "Seed, build `simple_net()` and its `Learner`, fit quietly (with extra callbacks `cbs`); return the accuracy after each epoch."
     data = data if data is not None else mnist_3s_7s()
     set_seed(seed)
-    learn = mnist_learner(simple_net(), data)
-    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr)
+    learn = mnist_learner(simple_net(), data, bs=bs)
+    with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr, cbs=cbs)
     return [v[2] for v in learn.recorder.values]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The pipeline every commit passes (the README's test command runs this through `make test`):
-#   1. nbdev-clean changes no file      2. nbdev-export changes no file, and every module has a notebook
-#   3. every notebook runs in a fresh kernel (nbdev-test)
+#   1. nbdev-clean changes no file
+#   2. nbdev-export changes no file, every module has a notebook, and clean/ holds what the
+#      student-copy generator would write now
+#   3. every notebook runs in a fresh kernel (nbdev-test), the lessons and their student copies
 #   4. committed outputs equal fresh outputs (tools/check_outputs.py, volatile parts sanitised)
 #   5. pytest tests/
 # Each stage prints its name and its time. Stages 1-2 fix the files they would change, then fail,
@@ -24,7 +26,7 @@ stage() {
 
 # Hashes of every file nbdev may rewrite.
 snapshot() {
-  find nbs mnist_linear -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.txt' \) \
+  find nbs mnist_linear clean -type f \( -name '*.ipynb' -o -name '*.py' -o -name '*.txt' \) \
        -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum
 }
 
@@ -56,11 +58,12 @@ print(f'{len(mods)} modules, each exported by a notebook')
 PY
 }
 
-export_stage() { unchanged_by nbdev-export && modules_have_notebooks; }
+export_stage() { unchanged_by nbdev-export && modules_have_notebooks && mnist-linear-handouts --check; }
+run_notebooks() { nbdev-test nbs --n-workers 2 --timing && nbdev-test clean --n-workers 2 --timing; }
 
 stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
 stage "2/5 nbdev-export (no changes)" export_stage
-stage "3/5 nbdev-test (notebooks run)" nbdev-test --n-workers 2 --timing
+stage "3/5 nbdev-test (notebooks run)" run_notebooks
 stage "4/5 outputs are true"        python tools/check_outputs.py nbs
 stage "5/5 pytest tests/"             python -m pytest -p no:cacheprovider tests/
 printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"

@@ -1,0 +1,116 @@
+"Tests of `mnist_linear.handouts`: student copies, the clean/ sync check, and self-contained HTML handouts."
+import html, re, shutil, subprocess, sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from mnist_linear.handouts import (build_handouts, handout_html, is_hidden, lessons, stale_student_copies, strip_directives,
+                                   student_nb, write_student_copies)
+
+ROOT = Path(__file__).parent.parent
+SCRIPT = Path(sys.executable).parent/'mnist-linear-handouts'
+
+
+def small_nb():
+    return new_notebook(cells=[
+        new_markdown_cell('# 98 - A small lesson\n\n> Its summary line.\n\nProse that explains the why.'),
+        new_code_cell('#| default_exp small'),
+        new_code_cell('#| hide\nSECRET_SETUP = 42'),
+        new_markdown_cell('## Computing\n\nMore prose here.\n\n### A detail\n\nAnd a detail.'),
+        new_code_cell('#| export\ndef calc_grad(x): return 2*x', outputs=[]),
+        new_code_cell('calc_grad(3)', outputs=[new_output('execute_result', data={'text/plain': '6'}, execution_count=3)],
+                      execution_count=3),
+        new_markdown_cell('## Further research\n\n1. Write `Learner` yourself.'),
+        new_markdown_cell('## Questionnaire\n\n1. What is a gradient?\n1. Why zero it?'),
+    ])
+
+
+def test_student_copy_keeps_code_and_headings_drops_prose_and_outputs():
+    s = student_nb(small_nb())
+    md = '\n'.join(c.source for c in s.cells if c.cell_type == 'markdown')
+    code = [c for c in s.cells if c.cell_type == 'code']
+    assert '# 98 - A small lesson' in md and '## Computing' in md and '### A detail' in md
+    assert 'Prose that explains' not in md and 'More prose' not in md and 'Its summary line' not in md
+    assert '1. What is a gradient?\n1. Why zero it?' in md and '1. Write `Learner` yourself.' in md
+    assert [c.source for c in code] == ['SECRET_SETUP = 42', 'def calc_grad(x): return 2*x', 'calc_grad(3)']
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    assert not any('#|' in c.source for c in s.cells)
+
+
+def test_student_copy_is_deterministic():
+    assert nbformat.writes(student_nb(small_nb())) == nbformat.writes(student_nb(small_nb()))
+
+
+def test_directive_helpers():
+    assert strip_directives('#| export\n#|hide\nx = 1\n# a comment') == 'x = 1\n# a comment'
+    assert is_hidden(new_code_cell('#| hide\nx=1')) and not is_hidden(new_code_cell('#| export\nx=1'))
+
+
+def test_committed_clean_folder_is_in_sync():
+    assert stale_student_copies(ROOT/'nbs', ROOT/'clean') == []
+    assert sorted(p.name for p in (ROOT/'clean').glob('*.ipynb')) == [p.name for p in lessons(ROOT/'nbs')]
+
+
+def test_sync_check_fails_when_a_lesson_changes_and_clean_is_stale(tmp_path):
+    only_nbs = lambda d, names: [n for n in names if not n.endswith('.ipynb')]
+    shutil.copytree(ROOT/'nbs', tmp_path/'nbs', ignore=only_nbs); shutil.copytree(ROOT/'clean', tmp_path/'clean', ignore=only_nbs)
+    check = lambda: subprocess.run([str(SCRIPT), '--nbs', 'nbs', '--clean', 'clean', '--check'],
+                                   cwd=tmp_path, capture_output=True, text=True)
+    assert check().returncode == 0
+    nb = nbformat.read(tmp_path/'nbs'/'02_sgd.ipynb', as_version=4)
+    cell = next(c for c in nb.cells if c.cell_type == 'code' and 'def calc_grad' in c.source)
+    cell.source = cell.source.replace('loss.backward()', 'loss.backward()  # changed')
+    nbformat.write(nb, tmp_path/'nbs'/'02_sgd.ipynb')
+    r = check()
+    assert r.returncode == 1 and '02_sgd.ipynb' in r.stdout
+    write_student_copies(tmp_path/'nbs', tmp_path/'clean')
+    assert check().returncode == 0
+    assert '# changed' in (tmp_path/'clean'/'02_sgd.ipynb').read_text()
+
+
+def page_text(page): return html.unescape(re.sub(r'<[^>]+>', '', page))
+
+
+def test_handout_of_a_small_notebook_hides_hidden_cells():
+    page = handout_html(small_nb(), '98 - A small lesson', 'the footer')
+    text = page_text(page)
+    assert 'SECRET_SETUP' not in text and 'default_exp' not in text and '#|' not in text
+    assert 'def calc_grad' in text and 'Prose that explains the why.' in text and 'the footer' in text
+
+
+@pytest.fixture(scope='module')
+def handouts(tmp_path_factory):
+    dest = tmp_path_factory.mktemp('handouts')
+    return dest, build_handouts(ROOT/'nbs', dest)
+
+
+def test_every_lesson_has_a_handout_and_the_index_links_them_in_order(handouts):
+    dest, pages = handouts
+    names = [p.stem for p in lessons(ROOT/'nbs')]
+    assert sorted(p.name for p in dest.iterdir()) == sorted(['index.html'] + [f'{n}.html' for n in names])
+    index = (dest/'index.html').read_text()
+    assert re.findall(r'href="([^"]+)\.html"', index) == names
+
+
+@pytest.mark.parametrize('lesson', [p.stem for p in lessons(ROOT/'nbs')])
+def test_handout_is_self_contained_and_true_to_its_lesson(handouts, lesson):
+    dest, _ = handouts
+    import mnist_linear
+    nb = nbformat.read(ROOT/'nbs'/f'{lesson}.ipynb', as_version=4)
+    page = (dest/f'{lesson}.html').read_text()
+    title = next(l[2:] for c in nb.cells if c.cell_type == 'markdown' for l in c.source.splitlines() if l.startswith('# '))
+    assert f'<title>{html.escape(title)}</title>' in page and title in page_text(page)
+    assert '<script src="http' not in page and '<link href="http' not in page
+    assert not re.search(r'<(script|link|img)\b[^>]*(src|href)="(https?:)?//', page)
+    assert f'mnist-linear {mnist_linear.__version__}' in page
+    plots = any('image/png' in o.get('data', {}) for c in nb.cells if c.cell_type == 'code' for o in c.outputs)
+    if plots: assert 'data:image/png;base64' in page
+    # no hidden-cell source: every line of a hidden cell that no visible cell shares is absent
+    visible = {l.strip() for c in nb.cells if c.cell_type == 'code' and not is_hidden(c) for l in c.source.splitlines()}
+    text = page_text(page)
+    for c in nb.cells:
+        if c.cell_type == 'code' and is_hidden(c):
+            for line in strip_directives(c.source).splitlines():
+                if line.strip() and line.strip() not in visible: assert line.strip() not in text, line
