@@ -6,7 +6,7 @@
 __all__ = ['DEFAULTS', 'make_parser', 'NonFiniteLoss', 'EpochLog', 'plot_curves', 'plot_weights', 'CliError', 'train', 'data_cmd',
            'main', 'warnings_off', 'console_main']
 
-# %% ../nbs/05_cli.ipynb #1183cd3c
+# %% ../nbs/05_cli.ipynb #63348c65
 import argparse, csv, math, sys, time
 from pathlib import Path
 
@@ -14,7 +14,7 @@ _T0 = time.perf_counter()   # when the command's code started, for the wall time
 
 DEFAULTS = {'linear': dict(epochs=20, lr=1.0), 'net': dict(epochs=40, lr=0.1)}
 
-# %% ../nbs/05_cli.ipynb #52e83bf6
+# %% ../nbs/05_cli.ipynb #a1a1fb53
 def _positive_int(s):
     try: v = int(s)
     except ValueError: raise argparse.ArgumentTypeError(f"must be a positive integer, got {s!r}") from None
@@ -52,7 +52,7 @@ def make_parser():
     d.add_argument('--check', action='store_true', help='verify the installed sample and print its counts')
     return p
 
-# %% ../nbs/05_cli.ipynb #2fa6d376
+# %% ../nbs/05_cli.ipynb #2621b1e4
 class NonFiniteLoss(Exception):
     "The training loss became NaN or infinite."
 
@@ -84,7 +84,7 @@ class EpochLog:
         self.file.close()
         if self.bar is not None and self.bar.max_len: print('\r' + ' '*self.bar.max_len + '\r', end='', flush=True)
 
-# %% ../nbs/05_cli.ipynb #a1a28c35
+# %% ../nbs/05_cli.ipynb #b4421863
 def _net_callback(log):
     from fastai.callback.core import Callback
     from fastai.learner import Recorder
@@ -93,9 +93,10 @@ def _net_callback(log):
         def after_epoch(self):
             loss, _, acc = self.recorder.values[-1]
             log(self.epoch, float(loss), float(acc))
+        def after_fit(self): self.model = self.learn.model   # fastai detaches `learn` from added callbacks after fit
     return _Report()
 
-# %% ../nbs/05_cli.ipynb #50a08dcf
+# %% ../nbs/05_cli.ipynb #462e20e5
 def plot_curves(rows, fname, title):
     "Save training-loss and validation-accuracy curves for `rows` of (epoch, loss, accuracy)."
     import matplotlib; matplotlib.use('Agg')
@@ -117,7 +118,7 @@ def plot_weights(weights, start, fname):
         fig.colorbar(im, ax=ax); ax.set_title(title); ax.axis('off')
     fig.tight_layout(); fig.savefig(fname, dpi=100); plt.close(fig)
 
-# %% ../nbs/05_cli.ipynb #b57712e9
+# %% ../nbs/05_cli.ipynb #6b2be38f
 class CliError(Exception):
     "A problem with the command's input: reported as one line, exit status 2."
 
@@ -146,7 +147,7 @@ def train(args):
             from mnist_linear.net import train_net   # imports fastai's Learner: only when needed
             report = _net_callback(log)
             train_net(epochs=epochs, lr=lr, seed=args.seed, data=data, bs=args.bs, cbs=[report])
-            state = report.learn.model.state_dict()
+            state = report.model.state_dict()
     except NonFiniteLoss as e:
         log.close()
         print(f"mnist-linear: training stopped: {e}; the history so far is in {out/'history.csv'}. "
@@ -177,7 +178,7 @@ def data_cmd(args):
         for (split, digit), n in counts.items(): print(f"  {split}/{digit}: {n} images")
     return 0
 
-# %% ../nbs/05_cli.ipynb #e7e672b9
+# %% ../nbs/05_cli.ipynb #063fb3c1
 def main(argv=None):
     "Entry point of the `mnist-linear` command."
     warnings_off()

@@ -41,6 +41,17 @@ def test_default_linear_run_equals_the_lesson(tmp_path):
     assert state['weights'].shape == (784, 1) and state['bias'].shape == (1,)
 
 
+def test_net_run_equals_the_lesson_and_saves_its_state(tmp_path):
+    "Two epochs of the net: the first two rows of lesson 04's Learner table (same seed, constant lr)."
+    r = run('train', '--model', 'net', '--epochs', '2', '--out', tmp_path/'net')
+    assert r.returncode == 0, r.stderr
+    hist = read_history(tmp_path/'net'/'history.csv')
+    assert [h[2] for h in hist] == [0.967615, 0.969578]
+    assert sorted(p.name for p in (tmp_path/'net').iterdir()) == ['curves.png', 'history.csv', 'model.pt']
+    state = torch.load(tmp_path/'net'/'model.pt', weights_only=True)
+    assert [tuple(v.shape) for v in state.values()] == [(30, 784), (30,), (1, 30), (1,)]
+
+
 BAD = [
     (['--epochs', '0'], 'argument --epochs: must be a positive integer, got 0'),
     (['--lr', '-1'], 'argument --lr: must be a positive, finite number, got -1'),
