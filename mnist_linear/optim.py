@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['BasicOptim', 'train_epoch_opt', 'train_model', 'mnist_learner']
 
-# %% ../nbs/03_optimizer.ipynb #84bcad55
+# %% ../nbs/03_optimizer.ipynb #76e51ce7
 import torch
 from torch import nn
 from fastai.callback.progress import ProgressCallback
@@ -15,7 +15,7 @@ from fastai.optimizer import SGD
 from .data import mnist_3s_7s
 from .training import batch_accuracy, calc_grad, mnist_dls, mnist_loss, validate_epoch
 
-# %% ../nbs/03_optimizer.ipynb #48291e39
+# %% ../nbs/03_optimizer.ipynb #d72b8b7d
 class BasicOptim:
     "Plain SGD: `step` moves each parameter by `-lr * grad`; `zero_grad` discards the gradients."
     def __init__(self, params, lr): self.params,self.lr = list(params),lr
@@ -27,7 +27,7 @@ class BasicOptim:
     def zero_grad(self, *args, **kwargs):
         for p in self.params: p.grad = None
 
-# %% ../nbs/03_optimizer.ipynb #64b46034
+# %% ../nbs/03_optimizer.ipynb #8280dbe6
 def train_epoch_opt(model, opt, dl):
     "One pass over `dl`, letting `opt` step and reset the parameters after every batch. Returns the mean loss."
     losses = []
@@ -45,7 +45,7 @@ def train_model(model, epochs, opt, dl, valid_dl):
         accs.append(validate_epoch(model, valid_dl))
     return accs
 
-# %% ../nbs/03_optimizer.ipynb #30da3291
+# %% ../nbs/03_optimizer.ipynb #b3271787
 def mnist_learner(model, data=None, bs=256, opt_func=SGD):
     "A fastai `Learner` for `model` on the 3s and 7s, with `mnist_loss` and the `batch_accuracy` metric."
     data = data if data is not None else mnist_3s_7s()

@@ -6,13 +6,13 @@
 __all__ = ['init_params', 'linear1', 'mnist_loss', 'calc_grad', 'train_epoch', 'batch_accuracy', 'validate_epoch', 'TensorDL',
            'mnist_dls', 'train_linear']
 
-# %% ../nbs/02_sgd.ipynb #9c361cb6
+# %% ../nbs/02_sgd.ipynb #cc2f643f
 import torch
 from fastai.data.load import DataLoader
 from fastai.torch_core import set_seed
 from .data import mnist_3s_7s
 
-# %% ../nbs/02_sgd.ipynb #5d5e4df7
+# %% ../nbs/02_sgd.ipynb #9f692c82
 def init_params(size, std=1.):
     "Random normal parameters of shape `size`, scaled by `std`, that require gradients."
     return (torch.randn(size)*std).requires_grad_()
@@ -27,7 +27,7 @@ def mnist_loss(predictions, targets):
     predictions = predictions.sigmoid()
     return torch.where(targets==1, 1-predictions, predictions).mean()
 
-# %% ../nbs/02_sgd.ipynb #cffbeb21
+# %% ../nbs/02_sgd.ipynb #2a142c36
 def calc_grad(xb, yb, model):
     "Add the gradient of `mnist_loss` on one batch to every parameter's `.grad`; return the loss."
     loss = mnist_loss(model(xb), yb)
@@ -45,7 +45,7 @@ def train_epoch(model, lr, params, dl):
                 p.grad.zero_()
     return sum(losses)/len(losses)
 
-# %% ../nbs/02_sgd.ipynb #bb84c6af
+# %% ../nbs/02_sgd.ipynb #bf5f0d51
 def batch_accuracy(xb, yb):
     "Fraction of a batch where sigmoid(`xb`) > 0.5 agrees with the 0/1 targets `yb`."
     preds = xb.sigmoid()
@@ -57,7 +57,7 @@ def validate_epoch(model, valid_dl):
     with torch.no_grad(): accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
     return round(torch.stack(accs).mean().item(), 4)
 
-# %% ../nbs/02_sgd.ipynb #33c217a2
+# %% ../nbs/02_sgd.ipynb #98da573c
 class TensorDL(DataLoader):
     "Batches `(x[idx], y[idx])` in exactly the order `DataLoader(list(zip(x, y)), **kwargs)` would give."
     def __init__(self, x, y, **kwargs):
@@ -73,7 +73,7 @@ def mnist_dls(data, bs=256):
     return (TensorDL(data.train_x, data.train_y, bs=bs, shuffle=True),
             TensorDL(data.valid_x, data.valid_y, bs=bs))
 
-# %% ../nbs/02_sgd.ipynb #9aa6de4d
+# %% ../nbs/02_sgd.ipynb #fd886528
 def train_linear(epochs=20, lr=1., bs=256, seed=42, data=None, cb=None):
     "Seed, initialise and train the linear model with SGD. Returns `(accs, (weights, bias))`, one accuracy per epoch."
     data = data if data is not None else mnist_3s_7s()
