@@ -15,7 +15,7 @@ PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
-	$(PYTHON) -m venv $(VENV)
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[dev]" 2>&1 | $(PIPQUIET)
 	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbclient; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'
 	touch $@
