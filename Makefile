@@ -10,10 +10,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run lessons test setup data outputs export handouts
+.PHONY: run lab lessons test setup data outputs export handouts answers times
 .DEFAULT_GOAL := run
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml settings.ini setup.py
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[dev]" 2>&1 | $(PIPQUIET)
@@ -28,6 +28,19 @@ data: setup
 run: data
 	$(BIN)/mnist-linear train $(ARGS)
 
+# Learners: open the lessons in JupyterLab with this environment. In this JupyterLab the notebooks'
+# kernel "python3" is .venv's Python; the environment is also registered as the kernel "mnist-linear"
+# for other front ends (VS Code, a JupyterLab installed elsewhere). LABARGS passes options on,
+# for example LABARGS="--no-browser --port 8890".
+lab: data
+	$(BIN)/python -m ipykernel install --user --name mnist-linear --display-name "mnist-linear (.venv)" > /dev/null
+	@echo "kernel 'mnist-linear' registered; starting JupyterLab in nbs/ (stop it with Ctrl-C)"
+	$(BIN)/jupyter lab --notebook-dir=nbs $(LABARGS)
+
+# Maintainers: measure how long each lesson runs here, into nbs/lesson_times.json (README and handouts quote it).
+times: data
+	$(BIN)/python tools/lesson_times.py
+
 # Execute every lesson headless and print each lesson's key result.
 lessons: data
 	$(BIN)/python tools/run_lessons.py
@@ -41,13 +54,26 @@ outputs: data
 	$(BIN)/nbdev-clean
 	$(BIN)/nbdev-export
 	$(BIN)/mnist-linear-handouts --html _handouts
+	$(BIN)/python tools/exercises.py
 
 export: setup
 	$(BIN)/nbdev-clean
 	$(BIN)/nbdev-export
 	$(BIN)/mnist-linear-handouts --html _handouts
+	$(BIN)/python tools/exercises.py
 
 # Instructors: student notebooks into clean/ and HTML handouts into DIR (default _handouts/).
 DIR ?= _handouts
 handouts: setup
 	$(BIN)/mnist-linear-handouts --html $(DIR)
+
+# Instructors: the questionnaires' answer key as HTML into KEYDIR (default _answers/, ignored by git).
+KEYDIR ?= _answers
+answers: setup
+	$(BIN)/mnist-linear-handouts --answers $(KEYDIR)
+
+# The README's table of stage times: run the whole pipeline, then print a Markdown table of each
+# stage's time and its ratio to `python -c 'import torch'` measured in the same run.
+.PHONY: stages
+stages: data
+	$(BIN)/python tools/stage_table.py

@@ -1,5 +1,5 @@
-"Shared fixtures: the real MNIST_SAMPLE (never synthetic), and archives built from it."
-import tarfile
+"Shared fixtures: the real MNIST_SAMPLE (never synthetic), and archives built from it once per session."
+import gzip, io, tarfile
 from pathlib import Path
 
 import pytest
@@ -19,18 +19,67 @@ def data(sample_path):
     return mnist_3s_7s(sample_path)
 
 
-def pack(dest, folder, skip=(), replace=None, compresslevel=1):
-    "Tar `folder` as `mnist_sample/...` into `dest`, leaving out members in `skip` and swapping in `replace` {arcname: path}."
-    replace = replace or {}
-    with tarfile.open(dest, 'w:gz', compresslevel=compresslevel) as tf:
-        for f in sorted(Path(folder).rglob('*')):
-            arc = 'mnist_sample/' + f.relative_to(folder).as_posix()
-            if arc in skip: continue
-            tf.add(replace.get(arc, f), arcname=arc, recursive=False)
-    return dest
+def tar_member(name, data=b'', **attrs) -> bytes:
+    "The bytes of one tar member (header and padded data), ready to splice into an uncompressed tar."
+    ti = tarfile.TarInfo(name)
+    ti.size, ti.mtime, ti.mode = len(data), 1577836800, 0o644
+    for k, v in attrs.items(): setattr(ti, k, v)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as tf:
+        tf.addfile(ti, io.BytesIO(data) if ti.isfile() else None)
+        end = tf.offset
+    return buf.getvalue()[:end]
+
+
+class SampleTar:
+    """The real sample folder as an uncompressed tar in memory, laid out like fastai's `mnist_sample.tgz`
+    (`mnist_sample/` first, then every folder and file in sorted order), with the byte span of each member.
+    Bad variants are made by splicing these bytes: no file is read again and nothing is re-packed."""
+    def __init__(self, folder):
+        folder, buf = Path(folder), io.BytesIO()
+        self.spans, self.data = {}, {}
+        with tarfile.open(fileobj=buf, mode='w') as tf:
+            for f in [folder] + sorted(folder.rglob('*')):
+                arc = 'mnist_sample' + ('/' + f.relative_to(folder).as_posix() if f != folder else '')
+                ti = tf.gettarinfo(f, arcname=arc)
+                ti.uid = ti.gid = 0; ti.uname = ti.gname = ''; ti.mtime = 1577836800    # as in the real archive: no pax headers
+                start = tf.offset
+                if ti.isfile():
+                    self.data[arc] = f.read_bytes()
+                    tf.addfile(ti, io.BytesIO(self.data[arc]))
+                else: tf.addfile(ti)
+                self.spans[arc] = (start, tf.offset)
+            self.end = tf.offset
+        self.tar = buf.getvalue()
+
+    def names(self, prefix): return [n for n in self.spans if n.startswith(prefix)]
+
+    def variant(self, skip=(), replace=None, after=None) -> bytes:
+        "The tar without the members in `skip`, with `replace` {name: member bytes} swapped in and `after` {name: member bytes} inserted after a member."
+        replace, after, parts, pos = replace or {}, after or {}, [], 0
+        for name, (start, end) in self.spans.items():
+            if name in skip or name in replace or name in after:
+                parts.append(self.tar[pos:start])
+                if name in replace: parts.append(replace[name])
+                elif name not in skip: parts.append(self.tar[start:end])
+                if name in after: parts.append(after[name])
+                pos = end
+        parts.append(self.tar[pos:])
+        return b''.join(parts)
+
+    def write(self, dest, tar_bytes=None, compresslevel=1) -> Path:
+        "Write `tar_bytes` (default: the good tar) gzipped into `dest`: a quick compression level, the same format."
+        Path(dest).write_bytes(gzip.compress(self.tar if tar_bytes is None else tar_bytes, compresslevel=compresslevel, mtime=0))
+        return Path(dest)
 
 
 @pytest.fixture(scope='session')
-def good_archive(sample_path, tmp_path_factory):
-    "A tgz of the installed real sample, laid out like fastai's mnist_sample.tgz."
-    return pack(tmp_path_factory.mktemp('archives')/'mnist_sample.tgz', sample_path)
+def sample_tar(sample_path) -> SampleTar:
+    "The real sample as a tar in memory, built once per test session."
+    return SampleTar(sample_path)
+
+
+@pytest.fixture(scope='session')
+def good_archive(sample_tar, tmp_path_factory) -> Path:
+    "A tgz of the installed real sample, laid out like fastai's mnist_sample.tgz, written once per session."
+    return sample_tar.write(tmp_path_factory.mktemp('archives')/'mnist_sample.tgz')

@@ -2,7 +2,7 @@
 import torch
 import torch.nn.functional as F
 
-from mnist_linear.baseline import baseline_accuracy, digit_stacks, is_3, mean_digits, mnist_distance
+from mnist_linear.baseline import baseline_accuracy, digit_stacks, closer_to_3, mean_digits, mnist_distance
 
 
 def test_baseline_accuracy_matches_the_book(data):
@@ -33,5 +33,5 @@ def test_mean_images_classify_themselves(data):
     assert threes.shape == (6131, 28, 28) and sevens.shape == (6265, 28, 28)
     mean3, mean7 = mean_digits(threes, sevens)
     assert mean3.shape == mean7.shape == (28, 28)
-    assert is_3(mean3, mean3, mean7).item() is True
-    assert is_3(mean7, mean3, mean7).item() is False
+    assert closer_to_3(mean3, mean3, mean7).item() is True
+    assert closer_to_3(mean7, mean3, mean7).item() is False

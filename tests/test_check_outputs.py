@@ -1,8 +1,13 @@
-"Tests of tools/check_outputs.py, stage 4 of the pipeline: it must catch outputs that are no longer true."
-import subprocess, sys
+"""Tests of tools/check_outputs.py, stage 3 of the pipeline: one run of each notebook must catch outputs
+that are no longer true, cells that raise, cells that are not safe to run twice, and cells that raise
+when a learner scrolls up; and it must run a student copy only when that proves something more.
+
+Each test runs the tool once on a folder of tiny notebooks (kernels start 2 at a time)."""
+import re, subprocess, sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
 ROOT = Path(__file__).parent.parent
@@ -11,46 +16,147 @@ TOOL = ROOT/'tools'/'check_outputs.py'
 
 def notebook(path, cells):
     "A notebook of (source, outputs) pairs, as nbdev-clean would commit it."
+    path.parent.mkdir(parents=True, exist_ok=True)
     nb = new_notebook(cells=[new_code_cell(src, outputs=outs) for src, outs in cells])
     nb.metadata = {'kernelspec': {'display_name': 'python3', 'language': 'python', 'name': 'python3'}}
     nbformat.write(nb, path)
     return path
 
 
-def check(path):
-    return subprocess.run([sys.executable, str(TOOL), str(path)], capture_output=True, text=True, cwd=ROOT)
+def check(*args):
+    return subprocess.run([sys.executable, str(TOOL), *map(str, args)], capture_output=True, text=True, cwd=ROOT)
 
 
 def result(text): return [new_output('execute_result', data={'text/plain': text}, execution_count=None)]
+def printed(text): return [new_output('stream', name='stdout', text=text)]
+def html(text): return [new_output('display_data', data={'text/html': text, 'text/plain': '<IPython.core.display.HTML object>'})]
 
 
-def test_true_outputs_pass(tmp_path):
-    nb = notebook(tmp_path/'ok.ipynb', [('1+1', result('2')), ("print('hi')", [new_output('stream', name='stdout', text='hi\n')])])
-    r = check(nb)
-    assert r.returncode == 0, r.stdout
-    assert '0 with outputs that are no longer true' in r.stdout
+def problems_of(out, nb):
+    "The problem paragraphs the report gives for notebook `nb`."
+    return [p for p in out.split('\n\n') if p.startswith(f'{nb}, cell ')]
 
 
-def test_a_stale_output_fails(tmp_path):
-    nb = notebook(tmp_path/'stale.ipynb', [('1+1', result('3'))])
-    r = check(nb)
+# Like fastprogress's results table: displayed once, then updated in place (here with a time in it).
+PROGRESS = ("from IPython.display import display, HTML\n"
+            "h = display(HTML('<p>epoch 0</p>'), display_id=True)\n"
+            "h.update(HTML('<p>epoch 1: 0.97, 00:03</p>'))")
+
+
+# Like fastprogress: its stylesheet goes out once per kernel, as an HTML output holding only a <style> block.
+CSS_ONCE = ("from IPython.display import display, HTML\n"
+            "if not globals().get('css_sent'): display(HTML('<style>td {color: red}</style>')); css_sent = True\n"
+            "display(HTML('<td>0.97</td>'))")
+
+
+def test_good_notebooks_pass(tmp_path):
+    notebook(tmp_path/'ok.ipynb', [('x = 1\nx+1', result('2')), ("print('hi')", printed('hi\n')),
+                                   ('#| export\ndef f(a): return a+x', []), ('f(1)', result('2'))])
+    notebook(tmp_path/'upd.ipynb', [(PROGRESS, html('<p>epoch 1: 0.97, 00:01</p>'))])   # times are sanitised
+    # an update from a later cell reaches the display, as in Jupyter, though the cell ran twice
+    notebook(tmp_path/'later.ipynb', [("from IPython.display import display, HTML\nh = display(HTML('a'), display_id=True)", html('b')),
+                                      ("h.update(HTML('b'))", [])])
+    # the second run shows no stylesheet: not a difference a learner sees
+    notebook(tmp_path/'css.ipynb', [(CSS_ONCE, html('<style>td {color: red}</style>') + html('<td>0.97</td>'))])
+    r = check(tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert re.search(r'ok\.ipynb: 4 code cells, first run [\d.]+s, whole check [\d.]+s, no problems', r.stdout), r.stdout
+    assert '4 notebooks checked' in r.stdout and '0 problem(s)' in r.stdout
+
+
+@pytest.fixture(scope='module')
+def bad(tmp_path_factory):
+    d = tmp_path_factory.mktemp('bad')
+    nbs = dict(
+        counter=notebook(d/'counter.ipynb', [('n = 0', []), ('n += 1\nprint(n)', printed('1\n')), ('n', result('1'))]),
+        scroll=notebook(d/'scroll.ipynb', [('def area(w): return w*w', []), ('area(3)', result('9')),
+                                           ('#| export\ndef area(w, h): return w*h', []), ('area(3, 4)', result('12'))]),
+        stale=notebook(d/'stale.ipynb', [('1+1', result('3')), ("print('same')", printed('same\n'))]),
+        raises=notebook(d/'raises.ipynb', [('1+1', result('2')), ('1/0', []), ('never = True', [])]),
+        rerun=notebook(d/'rerun.ipynb', [('items = [1]', []), ('last = items.pop()\nlast', result('1'))]),
+        upd0=notebook(d/'upd0.ipynb', [(PROGRESS, html('<p>epoch 0</p>'))]),
+        css=notebook(d/'css.ipynb', [(CSS_ONCE, html('<td>0.97</td>'))]),
+    )
+    r = check(d)
+    return r, nbs
+
+
+def test_bad_notebooks_fail(bad):
+    r, nbs = bad
     assert r.returncode == 1
-    assert "cell 0 ('1+1'): outputs differ" in r.stdout and '-3' in r.stdout and '+2' in r.stdout
+    assert f'{len(nbs)} notebooks checked' in r.stdout
 
 
-def test_display_updates_are_compared_in_their_final_state(tmp_path):
-    "Like fastprogress's results table: display once, then update in place."
-    src = ("from IPython.display import display, HTML\n"
-           "h = display(HTML('<p>epoch 0</p>'), display_id=True)\n"
-           "h.update(HTML('<p>epoch 1: 0.97, 00:03</p>'))")
-    final = [new_output('display_data', data={'text/html': '<p>epoch 1: 0.97, 00:01</p>',
-                                               'text/plain': '<IPython.core.display.HTML object>'})]
-    assert check(notebook(tmp_path/'upd.ipynb', [(src, final)])).returncode == 0   # times are sanitised
-    first = [new_output('display_data', data={'text/html': '<p>epoch 0</p>',
-                                               'text/plain': '<IPython.core.display.HTML object>'})]
-    assert check(notebook(tmp_path/'upd0.ipynb', [(src, first)])).returncode == 1
+def test_a_cell_that_is_not_idempotent_fails(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['counter'])
+    assert ps and ps[0].startswith(f"{nbs['counter']}, cell 1 ('n += 1'): run twice: the second run prints something else")
+    assert '-1\n+2' in ps[0]
+    # the next cell's first run sees n == 2: its output is no longer the committed one
+    assert any("cell 2 ('n'): committed outputs differ" in p for p in ps)
 
 
-def test_a_cell_that_raises_fails(tmp_path):
-    r = check(notebook(tmp_path/'err.ipynb', [('1/0', [])]))
-    assert r.returncode == 1 and 'ZeroDivisionError' in r.stdout
+def test_a_scroll_up_type_error_fails(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['scroll'])
+    assert len(ps) == 1, ps
+    assert ps[0].startswith(f"{nbs['scroll']}, cell 1 ('area(3)'): re-run in reverse order")
+    assert "raises TypeError: area() missing 1 required positional argument: 'h'" in ps[0]
+
+
+def test_a_stale_output_fails(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['stale'])
+    assert len(ps) == 1 and ps[0].startswith(f"{nbs['stale']}, cell 0 ('1+1'): committed outputs differ")
+    assert '-3' in ps[0] and '+2' in ps[0]
+
+
+def test_a_cell_that_raises_fails_and_stops_the_notebook(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['raises'])
+    assert len(ps) == 1, ps
+    assert "cell 1 ('1/0'): raises on the first run (top to bottom): ZeroDivisionError: division by zero" in ps[0]
+
+
+def test_a_second_run_that_raises_fails(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['rerun'])
+    assert any("cell 1 ('last = items.pop()'): run twice: the second run raises IndexError: pop from empty list" in p for p in ps), ps
+
+
+def test_a_display_is_compared_in_its_final_state(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['upd0'])
+    assert len(ps) == 1 and 'committed outputs differ' in ps[0] and '-<p>epoch 0</p>' in ps[0]
+
+
+def test_a_student_copy_runs_only_when_that_proves_more(tmp_path):
+    nbs, clean = tmp_path/'nbs', tmp_path/'clean'
+    notebook(nbs/'10_same.ipynb', [('#| export\nx = 1', []), ('x+1', result('2'))])
+    notebook(clean/'10_same.ipynb', [('x = 1', []), ('x+1', [])])
+    notebook(nbs/'11_reads.ipynb', [("len(open('10_same.ipynb').read()) > 0", result('True'))])
+    notebook(clean/'11_reads.ipynb', [("len(open('10_same.ipynb').read()) > 0", [])])
+    for d in (nbs, clean): (d/'same.txt').write_text('the same in both folders')
+    notebook(nbs/'14_same_file.ipynb', [("open('same.txt').read()", result("'the same in both folders'"))])
+    notebook(clean/'14_same_file.ipynb', [("open('same.txt').read()", [])])
+    notebook(nbs/'12_skips.ipynb', [('#| eval: false\n1/0', []), ('3', result('3'))])
+    notebook(clean/'12_skips.ipynb', [('1/0', []), ('3', [])])
+    notebook(nbs/'13_differs.ipynb', [('4', result('4'))])
+    notebook(clean/'13_differs.ipynb', [('5', [])])
+    r = check(nbs, '--derived', clean)
+    out = r.stdout
+    assert f'{clean/"10_same.ipynb"}: not run' in out
+    assert f'{clean/"11_reads.ipynb"}: runs, because' in out and 'paths of its own folder that name other things' in out
+    assert f'{clean/"14_same_file.ipynb"}: not run' in out
+    assert f'{clean/"12_skips.ipynb"}: runs, because' in out and '1 cell(s) that nbdev-test skips' in out
+    assert f'{clean/"13_differs.ipynb"}: runs, because its code differs' in out
+    # the lesson's skipped cell is not run; the copy's is, and it raises
+    assert problems_of(out, nbs/'12_skips.ipynb') == []
+    assert "ZeroDivisionError" in problems_of(out, clean/'12_skips.ipynb')[0]
+    assert r.returncode == 1 and '1 problem(s) in 1 notebook(s)' in out
+
+
+def test_a_stylesheet_is_still_compared_with_the_committed_outputs(bad):
+    r, nbs = bad
+    ps = problems_of(r.stdout, nbs['css'])
+    assert len(ps) == 1 and 'committed outputs differ' in ps[0] and '+<style>td {color: red}</style>' in ps[0], ps

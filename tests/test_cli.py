@@ -1,18 +1,51 @@
-"Tests of the `mnist-linear` console script, run for real in a subprocess."
-import os, subprocess, sys
+"""Tests of the `mnist-linear` command.
+
+Most tests call `main(argv)` in this process, with stdout and stderr captured: a fresh process would
+spend seconds importing torch and fastai and prove nothing more. Each sub-command also runs for real,
+as the installed console script in a fresh process, so that the entry point, the exit status and the
+process's own output are tested end to end: `train` in `test_default_linear_run_equals_the_lesson` and
+`test_bad_input_from_the_console_script`, `data` in `test_data_from_archive_installs_into_fastai_home`.
+One more fresh interpreter shows that importing the command's module loads neither torch nor fastai.
+"""
+import contextlib, io, os, subprocess, sys, warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 import torch
+from fastai.data.external import fastai_cfg
 from PIL import Image
 
+from mnist_linear.cli import main
 from test_training import GOLDEN
 
 SCRIPT = Path(sys.executable).parent/'mnist-linear'
 
 
+class Result(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+    warnings: list = []   # in-process runs: the warnings a user of the console script would see on stderr
+
+
 def run(*args, env=None, cwd=None):
+    "The installed console script in a fresh process."
     return subprocess.run([str(SCRIPT), *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=900)
+
+
+HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)   # Python's default filters hide these
+
+
+def call(*args):
+    "`main(argv)` in this process: its exit status (argparse's `SystemExit` included), stdout, stderr and visible warnings."
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        try: rc = main([str(a) for a in args])
+        except SystemExit as e: rc = e.code
+    shown = [f"{w.category.__name__}: {w.message}" for w in caught if not issubclass(w.category, HIDDEN)]
+    return Result(rc, out.getvalue(), err.getvalue(), shown)
 
 
 def read_history(path):
@@ -26,8 +59,9 @@ def test_console_script_is_installed():
 
 
 def test_default_linear_run_equals_the_lesson(tmp_path):
+    "End to end: the console script, in a fresh process, with every default."
     r = run('train', '--out', tmp_path/'run')
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and r.stderr == '', r.stderr
     hist = read_history(tmp_path/'run'/'history.csv')
     assert [int(h[0]) for h in hist] == list(range(20))
     assert [round(h[2], 4) for h in hist] == GOLDEN[1:21]       # the lesson's run, epoch for epoch
@@ -42,9 +76,9 @@ def test_default_linear_run_equals_the_lesson(tmp_path):
 
 
 def test_net_run_equals_the_lesson_and_saves_its_state(tmp_path):
-    "Two epochs of the net: the first two rows of lesson 04's Learner table (same seed, constant lr)."
-    r = run('train', '--model', 'net', '--epochs', '2', '--out', tmp_path/'net')
-    assert r.returncode == 0, r.stderr
+    "Two epochs of the net: the first two rows of lesson 05's Learner table (same seed, constant lr)."
+    r = call('train', '--model', 'net', '--epochs', '2', '--out', tmp_path/'net')
+    assert r.returncode == 0 and r.stderr == '' and r.warnings == [], (r.stderr, r.warnings)
     hist = read_history(tmp_path/'net'/'history.csv')
     assert [h[2] for h in hist] == [0.967615, 0.969578]
     assert sorted(p.name for p in (tmp_path/'net').iterdir()) == ['curves.png', 'history.csv', 'model.pt']
@@ -64,16 +98,31 @@ BAD = [
 
 @pytest.mark.parametrize('args,message', BAD, ids=[' '.join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
-    r = run('train', *args, '--out', tmp_path/'out')
+    r = call('train', *args, '--out', tmp_path/'out')
     assert r.returncode == 2
     assert r.stderr.count('\n') == 1 and message in r.stderr, r.stderr
     assert 'Traceback' not in r.stderr + r.stdout
     assert not (tmp_path/'out').exists()
 
 
+def test_bad_input_from_the_console_script(tmp_path):
+    "The same refusal from the real process: exit status 2 and one line, before anything is written."
+    r = run('train', '--epochs', '0', '--out', tmp_path/'out')
+    assert r.returncode == 2
+    assert r.stderr == 'mnist-linear train: error: argument --epochs: must be a positive integer, got 0\n', r.stderr
+    assert r.stdout == '' and not (tmp_path/'out').exists()
+
+
+def test_the_command_module_loads_neither_torch_nor_fastai():
+    "Arguments are checked before anything heavy is loaded: the command's module imports neither torch nor fastai."
+    r = subprocess.run([sys.executable, '-c', 'import sys, mnist_linear.cli; print(sorted({"torch", "fastai"} & set(sys.modules)))'],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout == '[]\n', r.stdout + r.stderr
+
+
 def test_out_pointing_at_a_file_is_refused(tmp_path):
     (tmp_path/'f').write_text('keep me')
-    r = run('train', '--out', tmp_path/'f')
+    r = call('train', '--out', tmp_path/'f')
     assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'exists and is not a folder' in r.stderr
     assert 'Traceback' not in r.stderr
     assert (tmp_path/'f').read_text() == 'keep me' and sorted(p.name for p in tmp_path.iterdir()) == ['f']
@@ -81,7 +130,7 @@ def test_out_pointing_at_a_file_is_refused(tmp_path):
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_history(tmp_path):
     "The net at lr 1e30 overflows its weights in the first epoch; the loss becomes NaN."
-    r = run('train', '--model', 'net', '--lr', '1e30', '--epochs', '3', '--out', tmp_path/'nan')
+    r = call('train', '--model', 'net', '--lr', '1e30', '--epochs', '3', '--out', tmp_path/'nan')
     assert r.returncode == 1
     assert 'training stopped' in r.stderr and 'nan' in r.stderr and 'Traceback' not in r.stderr
     hist = read_history(tmp_path/'nan'/'history.csv')
@@ -89,16 +138,30 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_history(tmp_path):
     assert not (tmp_path/'nan'/'model.pt').exists()
 
 
+CLOSED = 'http://127.0.0.1:9'   # a local port nothing listens on
+PROXIES = ('http_proxy', 'https_proxy', 'HTTP_PROXY', 'HTTPS_PROXY')
+
+
 def offline_env(home):
-    "An environment with an empty FASTAI_HOME and no way out: proxies point at a closed local port."
+    "An environment for a fresh process with an empty FASTAI_HOME and no way out: proxies point at a closed local port."
     env = {k: v for k, v in os.environ.items() if k not in ('MNIST_SAMPLE_ARCHIVE', 'no_proxy', 'NO_PROXY')}
-    env.update(FASTAI_HOME=str(home), http_proxy='http://127.0.0.1:9', https_proxy='http://127.0.0.1:9',
-               HTTP_PROXY='http://127.0.0.1:9', HTTPS_PROXY='http://127.0.0.1:9')
+    env.update(FASTAI_HOME=str(home), **{k: CLOSED for k in PROXIES})
     return env
 
 
-def test_missing_data_without_network_exits_1_with_the_plain_message(tmp_path):
-    r = run('train', '--out', tmp_path/'out', env=offline_env(tmp_path/'home'))
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    "The same environment for this process, while one test runs (fastcore builds a new opener, so reads the proxies, per request)."
+    for k in ('MNIST_SAMPLE_ARCHIVE', 'no_proxy', 'NO_PROXY'): monkeypatch.delenv(k, raising=False)
+    for k in PROXIES: monkeypatch.setenv(k, CLOSED)
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'home'))
+    fastai_cfg.cache_clear()   # fastai reads FASTAI_HOME once per process and caches the answer
+    yield tmp_path/'home'
+    fastai_cfg.cache_clear()   # and again after, so that the next test reads the real FASTAI_HOME
+
+
+def test_missing_data_without_network_exits_1_with_the_plain_message(tmp_path, offline):
+    r = call('train', '--out', tmp_path/'out')
     assert r.returncode == 1
     assert 'MNIST_SAMPLE is not installed' in r.stderr and 'MNIST_SAMPLE_ARCHIVE' in r.stderr
     assert 'Traceback' not in r.stderr
@@ -106,19 +169,20 @@ def test_missing_data_without_network_exits_1_with_the_plain_message(tmp_path):
 
 
 def test_data_check_prints_the_counts():
-    r = run('data', '--check')
+    r = call('data', '--check')
     assert r.returncode == 0, r.stderr
     for line in ['train/3: 6131 images', 'train/7: 6265 images', 'valid/3: 1010 images', 'valid/7: 1028 images']:
         assert line in r.stdout
 
 
 def test_data_from_archive_installs_into_fastai_home(tmp_path, good_archive):
+    "End to end: the console script, in a fresh process, installs and checks with no network."
     r = run('data', '--from', good_archive, '--check', env=offline_env(tmp_path/'home'))
     assert r.returncode == 0, r.stderr
     assert f"installed MNIST_SAMPLE in {tmp_path/'home'/'data'/'mnist_sample'}" in r.stdout
     assert 'valid/7: 1028 images' in r.stdout
 
 
-def test_data_from_a_missing_archive_is_a_plain_error(tmp_path):
-    r = run('data', '--from', tmp_path/'nope.tgz', env=offline_env(tmp_path/'home'))
+def test_data_from_a_missing_archive_is_a_plain_error(tmp_path, offline):
+    r = call('data', '--from', tmp_path/'nope.tgz')
     assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr

@@ -6,8 +6,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mnist_linear.handouts import (build_handouts, handout_html, is_hidden, lessons, stale_student_copies, strip_directives,
-                                   student_nb, write_student_copies)
+from mnist_linear.handouts import (build_handouts, handout_html, inline_markdown, is_appendix, is_hidden, lesson_summary,
+                                   lesson_times, lesson_title, lessons, stale_student_copies, strip_directives, student_nb,
+                                   write_student_copies)
 
 ROOT = Path(__file__).parent.parent
 SCRIPT = Path(sys.executable).parent/'mnist-linear-handouts'
@@ -59,15 +60,15 @@ def test_sync_check_fails_when_a_lesson_changes_and_clean_is_stale(tmp_path):
     check = lambda: subprocess.run([str(SCRIPT), '--nbs', 'nbs', '--clean', 'clean', '--check'],
                                    cwd=tmp_path, capture_output=True, text=True)
     assert check().returncode == 0
-    nb = nbformat.read(tmp_path/'nbs'/'02_sgd.ipynb', as_version=4)
+    nb = nbformat.read(tmp_path/'nbs'/'03_sgd.ipynb', as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == 'code' and 'def calc_grad' in c.source)
     cell.source = cell.source.replace('loss.backward()', 'loss.backward()  # changed')
-    nbformat.write(nb, tmp_path/'nbs'/'02_sgd.ipynb')
+    nbformat.write(nb, tmp_path/'nbs'/'03_sgd.ipynb')
     r = check()
-    assert r.returncode == 1 and '02_sgd.ipynb' in r.stdout
+    assert r.returncode == 1 and '03_sgd.ipynb' in r.stdout
     write_student_copies(tmp_path/'nbs', tmp_path/'clean')
     assert check().returncode == 0
-    assert '# changed' in (tmp_path/'clean'/'02_sgd.ipynb').read_text()
+    assert '# changed' in (tmp_path/'clean'/'03_sgd.ipynb').read_text()
 
 
 def page_text(page): return html.unescape(re.sub(r'<[^>]+>', '', page))
@@ -114,3 +115,35 @@ def test_handout_is_self_contained_and_true_to_its_lesson(handouts, lesson):
         if c.cell_type == 'code' and is_hidden(c):
             for line in strip_directives(c.source).splitlines():
                 if line.strip() and line.strip() not in visible: assert line.strip() not in text, line
+
+
+def test_index_renders_titles_and_summaries_and_gives_run_times(handouts):
+    dest, _ = handouts
+    index = (dest/'index.html').read_text()
+    assert '`' not in index                                   # Markdown rendered, no literal backticks
+    assert '<code>Learner</code>' in index                    # lesson 04's title: "Optimizers and the `Learner`"
+    text = page_text(index)
+    times = lesson_times(ROOT/'nbs')['lessons']
+    for p in lessons(ROOT/'nbs'):
+        nb = nbformat.read(p, as_version=4)
+        assert page_text(inline_markdown(lesson_title(nb))) in text
+        summary = lesson_summary(nb)
+        assert summary and page_text(inline_markdown(summary)) in text, p.name
+        assert f'{page_text(inline_markdown(lesson_title(nb)))} (runs in about {times[p.name]} s)' in text, p.name
+    # the appendix (90 and up) comes after every lesson, under its own heading
+    head = index.index('Appendix, for instructors and maintainers')
+    for p in lessons(ROOT/'nbs'):
+        assert (index.index(f'href="{p.stem}.html"') > head) == is_appendix(p), p.name
+
+
+def test_inline_markdown():
+    assert inline_markdown('The `Learner` and *SGD*') == 'The <code>Learner</code> and <em>SGD</em>'
+    assert lesson_summary(small_nb()) == 'Its summary line.'
+
+
+def test_every_lesson_has_a_measured_run_time():
+    "nbs/lesson_times.json (written by tools/lesson_times.py) must cover every lesson: a new lesson needs measuring."
+    rec = lesson_times(ROOT/'nbs')
+    assert sorted(rec['lessons']) == [p.name for p in lessons(ROOT/'nbs')]
+    assert all(isinstance(s, int) and s > 0 for s in rec['lessons'].values())
+    assert rec['yardstick_import_torch_s'] > 0 and rec['machine']

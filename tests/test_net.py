@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from mnist_linear.net import simple_net, train_net
+from mnist_linear.net import make_simple_net, train_net
 
 
 def test_simple_net_shapes():
-    net = simple_net(n_hidden=7)
+    net = make_simple_net(n_hidden=7)
     assert [tuple(p.shape) for p in net.parameters()] == [(7, 784), (7,), (1, 7), (1,)]
     assert net(torch.zeros(5, 784)).shape == (5, 1)
 

@@ -1,11 +1,11 @@
-"Tests of `mnist_linear.optim`: BasicOptim against PyTorch's and fastai's SGD, train_model, and the Learner's metric."
+"Tests of `mnist_linear.optim`: BasicOptim against PyTorch's and fastai's SGD, train_model_opt, and the Learner's metric."
 import pytest
 import torch
 from torch import nn
 from fastai.optimizer import SGD
 from fastai.torch_core import set_seed
 
-from mnist_linear.optim import BasicOptim, mnist_learner, train_epoch_opt, train_model
+from mnist_linear.optim import BasicOptim, mnist_learner, train_epoch_opt, train_model_opt
 from mnist_linear.training import mnist_dls
 
 
@@ -47,7 +47,7 @@ def test_train_model_linear_20_epochs(data):
     set_seed(42)
     model = nn.Linear(28*28, 1)
     dl, valid_dl = mnist_dls(data)
-    accs = train_model(model, 20, BasicOptim(model.parameters(), 1.), dl, valid_dl)
+    accs = train_model_opt(model, 20, BasicOptim(model.parameters(), 1.), dl, valid_dl)
     assert len(accs) == 20
     assert accs[-1] >= 0.96
 

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # The pipeline every commit passes (the README's test command runs this through `make test`):
 #   1. nbdev-clean changes no file
-#   2. nbdev-export changes no file, every module has a notebook, and clean/ holds what the
-#      student-copy generator would write now
-#   3. every notebook runs in a fresh kernel (nbdev-test), the lessons and their student copies
-#   4. committed outputs equal fresh outputs (tools/check_outputs.py, volatile parts sanitised)
-#   5. pytest tests/
+#   2. nbdev-export changes no file, every module has a notebook, nbdev 2's nbdev_export writes the
+#      same files (tools/nbdev2_check.sh, which also checks __version__ against settings.ini), clean/
+#      holds what the student-copy generator would write now, and exercises/ holds the learner
+#      editions that nbgrader's ClearSolutions makes from exercises/solutions/ now
+#   3. every notebook runs ONCE, in one kernel (tools/check_outputs.py, 2 notebooks at a time):
+#      it runs top to bottom; its committed outputs equal the outputs of that run (volatile parts
+#      sanitised); every cell prints the same when run twice in a row; re-running the cells from
+#      the last to the first raises nothing. A student copy in clean/ runs only where its run
+#      proves more than its lesson's (see the tool's docstring): today the handouts appendix's
+#      copy, whose code reads the notebooks beside it.
+#   4. the exercises run (tools/exercises.py --run): every check prints "right" in the sources with
+#      solutions, "not done yet" in the learner editions
+#   5. the answer key (tools/check_answers.py): one answer per question, question texts as in the
+#      lessons, quoted numbers printed by the lessons, no answer in a student export
+#   6. pytest tests/
+# Stages 3 and 4 run two notebooks at a time on the two cores, so each kernel gets one thread
+# (OMP_NUM_THREADS=1): two PyTorch processes with two threads each on two cores thrash (a 21-epoch
+# run took 24 s instead of 1 s); the printed numbers are the same either way (the check proves it).
 # Each stage prints its name and its time. Stages 1-2 fix the files they would change, then fail,
 # so that `git diff` shows what to commit.
 set -uo pipefail
@@ -58,12 +71,18 @@ print(f'{len(mods)} modules, each exported by a notebook')
 PY
 }
 
-export_stage() { unchanged_by nbdev-export && modules_have_notebooks && mnist-linear-handouts --check; }
-run_notebooks() { nbdev-test nbs --n-workers 2 --timing && nbdev-test clean --n-workers 2 --timing; }
+export_stage() {
+  unchanged_by nbdev-export && modules_have_notebooks && bash tools/nbdev2_check.sh &&
+  mnist-linear-handouts --check && python tools/exercises.py --check
+}
 
-stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
-stage "2/5 nbdev-export (no changes)" export_stage
-stage "3/5 nbdev-test (notebooks run)" run_notebooks
-stage "4/5 outputs are true"        python tools/check_outputs.py nbs
-stage "5/5 pytest tests/"             python -m pytest -p no:cacheprovider tests/
-printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
+stage "1/6 nbdev-clean (no changes)"  unchanged_by nbdev-clean
+stage "2/6 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync" export_stage
+stage "3/6 notebooks run once (outputs true, safe twice and upward)" \
+      env OMP_NUM_THREADS=1 python tools/check_outputs.py nbs --derived clean --workers 2
+stage "4/6 exercises (right with solutions, not done yet without)" \
+      env OMP_NUM_THREADS=1 python tools/exercises.py --run --workers 2
+stage "5/6 answer key (complete, true to the lessons, never in a student export)" \
+      python tools/check_answers.py
+stage "6/6 pytest tests/"             python -m pytest -p no:cacheprovider tests/
+printf '\nAll 6 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"

@@ -1,0 +1,107 @@
+"""Time installing MNIST_SAMPLE against `tar -xzf`, and decoding its PNGs, side by side in one run (not a test).
+
+The machines that run this differ in speed from one session to the next, so what counts is the ratio
+measured in the same run:
+- `install_sample`'s work (`install_archive`: every check, then writing the files and renaming the folder into
+  place) against `tar -xzf` on the same archive, each into a fresh folder on the same file system, in
+  alternating order, `--repeat` times; the target is at most 3x;
+- decoding the 14,434 PNGs into the four tensors: PIL file by file (the lesson's way, and the package's
+  before it read the PNGs itself) against `mnist_3s_7s()`, with a check that both give the same bits; and,
+  for comparison, the least a cache of decoded tensors could cost (stat every file to build its key, then
+  read the saved pixels).
+Run: python benchmarks/bench_install.py [--archive PATH] [--repeat N]   (PATH default: $MNIST_SAMPLE_ARCHIVE)
+"""
+import argparse, os, shutil, statistics, subprocess, sys, tempfile, time, warnings
+from pathlib import Path
+
+warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+import numpy as np
+import torch
+from PIL import Image
+
+from mnist_linear.data import EXPECTED_COUNTS, get_mnist_sample, install_archive, mnist_3s_7s
+
+
+def timed(f):
+    t = time.perf_counter(); r = f(); return time.perf_counter() - t, r
+
+
+def cpu():
+    "CPU seconds (user + system) of this process and of its finished children: tar's are the children's."
+    t = os.times(); return t.user + t.system + t.children_user + t.children_system
+
+
+def bench_install(archive, repeat, where):
+    "Best-effort fair race: fresh folders, alternating order, deletion outside the timings."
+    tar, ours, tar_cpu, ours_cpu = [], [], [], []
+    for i in range(repeat):
+        runs = [('tar', lambda d: subprocess.run(['tar', '-xzf', str(archive), '-C', str(d)], check=True)),
+                ('install', lambda d: install_archive(archive, 'mnist_sample', EXPECTED_COUNTS, dest=d/'mnist_sample'))]
+        for name, run in (runs if i % 2 == 0 else runs[::-1]):
+            d = Path(tempfile.mkdtemp(prefix='.bench-install-', dir=where))
+            try:
+                c = cpu()
+                dt, _ = timed(lambda: run(d))
+                (tar if name == 'tar' else ours).append(dt)
+                (tar_cpu if name == 'tar' else ours_cpu).append(cpu() - c)
+                if len(list((d/'mnist_sample'/'valid'/'7').iterdir())) != 1028: sys.exit(f"error: {name} did not unpack the archive")
+            finally: shutil.rmtree(d)
+    return tar, ours, tar_cpu, ours_cpu
+
+
+def pil_tensors(path):
+    "The four tensors decoded file by file with PIL, as the package did before (and as lesson 00 still shows)."
+    def load(split, d):
+        files = sorted((path/split/str(d)).glob('*.png'))
+        return torch.from_numpy(np.stack([np.asarray(Image.open(f)) for f in files])).float()/255
+    return [torch.cat([load(s, 3), load(s, 7)]).view(-1, 784) for s in ('train', 'valid')]
+
+
+def cache_floor(path, saved):
+    "Stat every PNG (the key of a cache keyed by names, sizes and mtimes), then read the saved pixels back."
+    key = [(f.name, st.st_size, st.st_mtime_ns) for s in ('train', 'valid') for d in ('3', '7')
+           for f in sorted((path/s/d).glob('*.png')) for st in [f.stat()]]
+    return key, torch.from_numpy(np.load(saved)).float()/255
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--archive', default=os.environ.get('MNIST_SAMPLE_ARCHIVE'), help='mnist_sample.tgz (default: $MNIST_SAMPLE_ARCHIVE)')
+    ap.add_argument('--repeat', type=int, default=7, help='rounds of each (default 7)')
+    args = ap.parse_args()
+    if not args.archive: sys.exit("error: say which archive: --archive PATH or MNIST_SAMPLE_ARCHIVE=PATH")
+    archive = Path(args.archive).expanduser()
+    if not archive.is_file(): sys.exit(f"error: archive {archive} does not exist or is not a file")
+    if args.repeat < 1: sys.exit("error: --repeat must be at least 1")
+    path = get_mnist_sample()
+    print(f"on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+
+    tar, ours, tar_cpu, ours_cpu = bench_install(archive, args.repeat, path.parent)
+    med = lambda xs: statistics.median(xs)
+    print(f"installing {archive.name} ({archive.stat().st_size/2**20:.1f} MiB), {args.repeat} rounds, each into a fresh folder beside {path}:")
+    print(f"  tar -xzf                        wall: median {med(tar):.2f}s, best {min(tar):.2f}s   CPU: median {med(tar_cpu):.2f}s")
+    print(f"  install_sample (every check)    wall: median {med(ours):.2f}s, best {min(ours):.2f}s   CPU: median {med(ours_cpu):.2f}s")
+    print(f"  ratio install/tar: {med([o/t for o, t in zip(ours, tar)]):.1f}x (median of each round's ratio, wall), "
+          f"{min(ours)/min(tar):.1f}x (bests, wall), {med(ours_cpu)/med(tar_cpu):.1f}x (medians, CPU); target at most 3x")
+
+    pil, new, floor = [], [], []
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        saved = Path(tmp)/"pixels.npy"
+        ref = pil_tensors(path)
+        np.save(saved, (torch.cat(ref)*255).round().to(torch.uint8).numpy())
+        mib = saved.stat().st_size/2**20
+        for _ in range(max(1, min(args.repeat, 3))):
+            dt, got = timed(lambda: mnist_3s_7s(path)); new.append(dt)
+            dt, ref = timed(lambda: pil_tensors(path)); pil.append(dt)
+            dt, (_, cached) = timed(lambda: cache_floor(path, saved)); floor.append(dt)
+    same = torch.equal(got.train_x, ref[0]) and torch.equal(got.valid_x, ref[1])
+    same_cache = torch.equal(cached, torch.cat(ref))
+    print(f"decoding the {len(ref[0]) + len(ref[1]):,} PNGs of {path} into tensors (best of {len(new)}):")
+    print(f"  PIL, file by file (before)        {min(pil):.2f}s")
+    print(f"  mnist_3s_7s, png_pixels (now)     {min(new):.2f}s  ({min(pil)/min(new):.1f}x quicker; bit-identical to PIL: {'yes' if same else 'NO'})")
+    print(f"  a cache's floor: stat every file, read {mib:.0f} MiB of saved pixels   {min(floor):.2f}s"
+          f"{'' if same_cache else ' (its pixels differ!)'}")
+    if not same: sys.exit("error: mnist_3s_7s does not give PIL's tensors")
+
+
+if __name__ == '__main__': main()

@@ -1,0 +1,667 @@
+"""Tests of `mnist_linear.checks`: every check says "right" for the lessons' code, "not done yet" for a stub, and
+names the mistake, with its own hint, for at least three wrong implementations drawn from the mistakes learners make.
+
+The learner's functions are defined the way a notebook defines them: source text run in a namespace of its own,
+so that a book-style function reads its globals (`weights`, `dl`, `mean3`...) from there, as in an exercise notebook.
+"""
+import io, json, os, random, re, textwrap
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnist_linear import checks
+from mnist_linear.checks import *
+from mnist_linear.data import MnistSampleError
+
+ROOT = Path(__file__).parent.parent
+PRELUDE = "import torch\nfrom torch import nn, tensor\nimport torch.nn.functional as F\nfrom fastai.torch_core import set_seed\n"
+
+
+def define(src, **names):
+    "Run `src` like a notebook cell, in a fresh namespace holding `names`; return the namespace."
+    ns = dict(names)
+    exec(PRELUDE + textwrap.dedent(src), ns)
+    return ns
+
+
+def run(check, fn, **kwargs):
+    "What `check(fn)` prints. A check that raises fails the test right here."
+    buf = io.StringIO()
+    with redirect_stdout(buf): check(fn, **kwargs)
+    return buf.getvalue()
+
+
+def status(out):
+    m = VERDICT.match(out)
+    assert m, f"no verdict line in {out!r}"
+    return m['name'], m['status']
+
+
+# The lessons' own code, written the book's way (lessons 01-05), as a learner would write it in the exercises.
+BOOK = {
+    'mnist_distance': "def mnist_distance(a,b): return (a-b).abs().mean((-1,-2))",
+    'is_3': """
+        def mnist_distance(a,b): return (a-b).abs().mean((-1,-2))
+        def is_3(x): return mnist_distance(x,mean3) < mnist_distance(x,mean7)""",
+    'mse': "def mse(preds, targets): return ((preds-targets)**2).mean()",
+    'step': """
+        def step(params, lr):
+            loss = mse(quad(t, params), speed)
+            loss.backward()
+            with torch.no_grad(): params -= lr * params.grad
+            params.grad.zero_()
+            return loss.item()""",
+    'init_params': "def init_params(size, std=1.0): return (torch.randn(size)*std).requires_grad_()",
+    'linear1': "def linear1(xb): return xb@weights + bias",
+    'mnist_loss': """
+        def mnist_loss(predictions, targets):
+            predictions = predictions.sigmoid()
+            return torch.where(targets==1, 1-predictions, predictions).mean()""",
+    'calc_grad': """
+        def calc_grad(xb, yb, model):
+            preds = model(xb)
+            loss = mnist_loss(preds, yb)
+            loss.backward()""",
+    'train_epoch': """
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in params:
+                        p -= p.grad*lr
+                        p.grad.zero_()""",
+    'batch_accuracy': """
+        def batch_accuracy(xb, yb):
+            preds = xb.sigmoid()
+            correct = (preds>0.5) == yb
+            return correct.float().mean()""",
+    'validate_epoch': """
+        def validate_epoch(model):
+            accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
+            return round(torch.stack(accs).mean().item(), 4)""",
+    'BasicOptim': """
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def step(self, *args, **kwargs):
+                for p in self.params: p.data -= p.grad.data * self.lr
+            def zero_grad(self, *args, **kwargs):
+                for p in self.params: p.grad = None""",
+    'simple_net': """
+        def simple_net(xb):
+            res = xb@w1 + b1
+            res = res.max(tensor(0.0))
+            res = res@w2 + b2
+            return res""",
+    'make_simple_net': """
+        def make_simple_net(n_hidden=30):
+            return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1))""",
+}
+
+# check, the name of the learner's object, the name its verdict starts with
+CHECKS = [
+    (check_mnist_distance, 'mnist_distance', 'mnist_distance'), (check_is_3, 'is_3', 'is_3'),
+    (check_mse, 'mse', 'mse'), (check_step, 'step', 'step'),
+    (check_init_params, 'init_params', 'init_params'), (check_linear1, 'linear1', 'linear1'),
+    (check_mnist_loss, 'mnist_loss', 'mnist_loss'), (check_calc_grad, 'calc_grad', 'calc_grad'),
+    (check_train_epoch, 'train_epoch', 'train_epoch'), (check_batch_accuracy, 'batch_accuracy', 'batch_accuracy'),
+    (check_validate_epoch, 'validate_epoch', 'validate_epoch'),
+    (check_optim_step, 'BasicOptim', 'BasicOptim.step'), (check_optim_zero_grad, 'BasicOptim', 'BasicOptim.zero_grad'),
+    (check_simple_net, 'simple_net', 'simple_net'), (check_make_simple_net, 'make_simple_net', 'make_simple_net'),
+]
+ids = [c[2] for c in CHECKS]
+
+
+@pytest.mark.parametrize('check,obj,name', CHECKS, ids=ids)
+def test_the_lessons_code_is_right(check, obj, name):
+    out = run(check, define(BOOK[obj])[obj])
+    assert status(out) == (name, 'right'), out
+    assert len(out.strip().splitlines()) == 1, out
+
+
+STUBS = {
+    'BasicOptim': """
+        class BasicOptim:
+            def __init__(self, params, lr): self.params, self.lr = list(params), lr
+            def step(self, *args, **kwargs):
+                # YOUR CODE HERE
+                raise NotImplementedError()
+            def zero_grad(self, *args, **kwargs):
+                # YOUR CODE HERE
+                raise NotImplementedError()""",
+}
+
+
+@pytest.mark.parametrize('check,obj,name', CHECKS, ids=ids)
+def test_a_stub_is_not_done_yet(check, obj, name):
+    src = STUBS.get(obj, f"def {obj}(*args, **kwargs):\n    # YOUR CODE HERE\n    raise NotImplementedError()")
+    out = run(check, define(src)[obj])
+    assert status(out) == (name, 'not done yet'), out
+    assert out.count('\n') == 1 and 'Traceback' not in out
+
+
+# Wrong implementations: (object name, source, a phrase of the hint that names this mistake).
+WRONG = {
+    'mnist_distance': [
+        ("def mnist_distance(a,b): return (a-b).abs().mean()", "Average over the last two axes only"),
+        ("def mnist_distance(a,b): return (a-b).mean((-1,-2))", "take `.abs()` before the mean"),
+        ("def mnist_distance(a,b): return ((a-b)**2).mean((-1,-2)).sqrt()", "root mean squared error"),
+        ("def mnist_distance(a,b): return (a-b).abs().mean((1,2))", "name the axes from the end"),
+    ],
+    'is_3': [
+        ("def is_3(x): return mnist_distance(x,mean3) > mnist_distance(x,mean7)", "the other way round"),
+        ("def is_3(x): return mnist_distance(x,mean3) - mnist_distance(x,mean7)", "using `<`"),
+        ("def is_3(x): return mnist_distance(x,mean3).mean() < mnist_distance(x,mean7).mean()", "one True/False per image"),
+    ],
+    'mse': [
+        ("def mse(preds, targets): return ((preds-targets)**2).mean().sqrt()", "square root of the mean squared error"),
+        ("def mse(preds, targets): return (preds-targets).abs().mean()", "mean absolute difference"),
+        ("def mse(preds, targets): return (preds-targets)**2", "must be a single number"),
+        ("def mse(preds, targets): return ((preds-targets)**2).mean().item()", "no `.item()`"),
+    ],
+    'step': [
+        ("""
+        def step(params, lr):
+            loss = mse(quad(t, params), speed)
+            loss.backward()
+            params -= lr * params.grad
+            params.grad.zero_()
+            return loss.item()""", "inside `with torch.no_grad():`"),
+        ("""
+        def step(params, lr):
+            loss = mse(quad(t, params), speed)
+            loss.backward()
+            with torch.no_grad(): params = params - lr * params.grad
+            return loss.item()""", "only rebinds the name"),
+        ("""
+        def step(params, lr):
+            loss = mse(quad(t, params), speed)
+            loss.backward()
+            with torch.no_grad(): params -= lr * params.grad
+            return loss.item()""", "reset the gradient"),
+        ("""
+        def step(params, lr):
+            loss = mse(quad(t, params), speed)
+            loss.backward()
+            with torch.no_grad(): params += lr * params.grad
+            params.grad.zero_()
+            return loss.item()""", "went uphill"),
+        ("""
+        def step(params, lr):
+            mse(quad(t, params), speed).backward()
+            with torch.no_grad(): params -= lr * params.grad
+            params.grad.zero_()
+            return mse(quad(t, params), speed).item()""", "loss measured before the update"),
+    ],
+    'init_params': [
+        ("def init_params(size, std=1.0): return torch.randn(size)*std", "finish with `.requires_grad_()`"),
+        ("def init_params(size, std=1.0): return torch.randn(size, requires_grad=True)*std", "is not a leaf"),
+        ("def init_params(size, std=1.0): return torch.randn(size).requires_grad_()", "`std` is ignored"),
+        ("def init_params(size, std=1.0): return (torch.rand(size)*std).requires_grad_()", "standard normal"),
+    ],
+    'linear1': [
+        ("def linear1(xb): return xb@weights", "the bias is missing"),
+        ("def linear1(xb): return xb*weights + bias", "with `@`"),
+        ("def linear1(xb): return (xb@weights + bias).sigmoid()", "the sigmoid belongs in the loss"),
+        ("def linear1(xb): return xb@weights.data + bias.data", "track gradients"),
+    ],
+    'mnist_loss': [
+        ("""
+        def mnist_loss(predictions, targets):
+            return torch.where(targets==1, 1-predictions, predictions).mean()""", "apply `.sigmoid()`"),
+        ("""
+        def mnist_loss(predictions, targets):
+            predictions = predictions.sigmoid()
+            return torch.where(targets==1, 1-predictions, predictions)""", "finish with `.mean()`"),
+        ("""
+        def mnist_loss(predictions, targets):
+            predictions = predictions.sigmoid()
+            return torch.where(targets.squeeze()==1, 1-predictions, predictions).mean()""", "(3, 3) table"),
+        ("""
+        def mnist_loss(predictions, targets):
+            predictions = predictions.sigmoid()
+            return torch.where(targets==1, predictions, 1-predictions).mean()""", "branches of `torch.where` are swapped"),
+        ("""
+        def mnist_loss(predictions, targets):
+            predictions = predictions.sigmoid()
+            return torch.where(targets==1, 1-predictions, predictions).sum()""", "the sum over the batch"),
+    ],
+    'calc_grad': [
+        ("""
+        def calc_grad(xb, yb, model):
+            loss = mnist_loss(model(xb), yb)""", "call `loss.backward()`"),
+        ("""
+        def calc_grad(xb, yb, model):
+            loss = mnist_loss(linear1(xb), yb)
+            loss.backward()""", "use the `model` it was given"),
+        ("""
+        def calc_grad(xb, yb, model):
+            with torch.no_grad(): loss = mnist_loss(model(xb), yb)
+            loss.backward()""", "don't compute the loss inside `torch.no_grad()`"),
+        ("""
+        def calc_grad(xb, yb, model):
+            mnist_loss(model(xb), yb).backward()
+            mnist_loss(model(xb), yb).backward()""", "call `loss.backward()` once"),
+    ],
+    'train_epoch': [
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in params: p -= p.grad*lr""", "never reset"),
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                for p in params:
+                    p -= p.grad*lr
+                    p.grad.zero_()""", "inside `with torch.no_grad():`"),
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in params:
+                        p = p - p.grad*lr
+                        p.grad.zero_()""", "only rebinds the name"),
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in params:
+                        p = p - p.grad*lr""", "only rebinds the name"),
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in params:
+                        p += p.grad*lr
+                        p.grad.zero_()""", "the steps go uphill"),
+        ("""
+        def train_epoch(model, lr, params):
+            for xb,yb in dl:
+                calc_grad(xb, yb, model)
+                with torch.no_grad():
+                    for p in (weights, bias):
+                        p -= p.grad*lr
+                        p.grad.zero_()""", "changed the global `weights` and `bias`"),
+    ],
+    'batch_accuracy': [
+        ("""
+        def batch_accuracy(xb, yb):
+            return ((xb.sigmoid()>0) == yb).float().mean()""", "every prediction is above 0"),
+        ("""
+        def batch_accuracy(xb, yb):
+            return ((xb>0.5) == yb).float().mean()""", "apply `.sigmoid()` first"),
+        ("""
+        def batch_accuracy(xb, yb):
+            return ((xb.sigmoid()>0.5) == yb).mean()""", "booleans have no mean"),
+        ("""
+        def batch_accuracy(xb, yb):
+            return ((xb.sigmoid()>0.5).flatten() == yb).float().mean()""", "(5, 5) table"),
+        ("""
+        def batch_accuracy(xb, yb):
+            return ((xb.sigmoid()>0.5) == yb).float().mean().item()""", "no `.item()`"),
+    ],
+    'validate_epoch': [
+        ("""
+        def validate_epoch(model):
+            train_epoch(model, 1., None)
+            accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
+            return round(torch.stack(accs).mean().item(), 4)""", "must only measure, never train"),
+        ("""
+        def validate_epoch(model):
+            accs = []
+            for xb,yb in valid_dl:
+                mnist_loss(model(xb), yb).backward()
+                accs.append(batch_accuracy(model(xb), yb))
+            return round(torch.stack(accs).mean().item(), 4)""", "leaves gradients behind"),
+        ("""
+        def validate_epoch(model):
+            xs, ys = zip(*valid_dl)
+            return round(batch_accuracy(model(torch.cat(xs)), torch.cat(ys)).item(), 4)""", "each batch counting the same"),
+        ("""
+        def validate_epoch(model):
+            accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
+            return torch.stack(accs).mean().item()""", "`round(..., 4)`"),
+        ("""
+        def validate_epoch(model):
+            accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
+            return torch.stack(accs).mean()""", "`.item()`"),
+    ],
+    'BasicOptim.step': [
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def step(self, *args, **kwargs):
+                for p in self.params: p -= p.grad * self.lr""", "inside `with torch.no_grad():`"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def step(self, *args, **kwargs):
+                with torch.no_grad():
+                    for p in self.params: p = p - p.grad * self.lr""", "only rebinds the name"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def step(self, *args, **kwargs):
+                with torch.no_grad():
+                    for p in self.params: p -= p.grad""", "ignores the learning rate"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def step(self, *args, **kwargs):
+                with torch.no_grad():
+                    for p in self.params: p += p.grad * self.lr""", "the step goes uphill"),
+    ],
+    'BasicOptim.zero_grad': [
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def zero_grad(self, *args, **kwargs):
+                for p in self.params: p.grad""", "are still there"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def zero_grad(self, *args, **kwargs):
+                for p in self.params: p.data.zero_()""", "changed the parameters themselves"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def zero_grad(self, *args, **kwargs):
+                for p in self.params: p.grad = 0""", "a tensor or None"),
+        ("""
+        class BasicOptim:
+            def __init__(self,params,lr): self.params,self.lr = list(params),lr
+            def zero_grad(self, *args, **kwargs):
+                self.params = []""", "leave `self.params` as it is"),
+    ],
+    'simple_net': [
+        ("""
+        def simple_net(xb):
+            res = xb@w1 + b1
+            return res@w2 + b2""", "there is no ReLU between the layers"),
+        ("""
+        def simple_net(xb):
+            res = xb@w1 + b1
+            res = res.max(0)
+            return res@w2 + b2""", "`res.max(0)` takes the largest value"),
+        ("""
+        def simple_net(xb):
+            res = (xb@w1 + b1).max(tensor(0.0))
+            return (res@w2 + b2).max(tensor(0.0))""", "the ReLU is applied to the output as well"),
+        ("""
+        def simple_net(xb):
+            res = (xb@w1).max(tensor(0.0))
+            return res@w2 + b2""", "bias `b1` is missing"),
+    ],
+    'make_simple_net': [
+        ("""
+        def make_simple_net(n_hidden=30):
+            return nn.Sequential(nn.Linear(28*28, n_hidden), nn.Linear(n_hidden, 1))""", "there is no ReLU"),
+        ("""
+        def make_simple_net(n_hidden=30):
+            return nn.Sequential(nn.Linear(28*28, 30), nn.ReLU(), nn.Linear(30, 1))""", "use the `n_hidden` argument"),
+        ("""
+        def make_simple_net(n_hidden=30):
+            return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1), nn.Sigmoid())""",
+         "`mnist_loss` applies the sigmoid"),
+        ("""
+        def make_simple_net(n_hidden=30):
+            return nn.Sequential(nn.Linear(28*28, n_hidden), F.relu, nn.Linear(n_hidden, 1))""", "not the function `F.relu`"),
+    ],
+}
+
+CASES = [(check, name, src, hint) for check, obj, name in CHECKS for src, hint in WRONG[name]]
+
+
+def test_every_check_has_at_least_three_known_mistakes():
+    assert {name for _, _, name in CHECKS} == set(WRONG)
+    assert all(len(WRONG[name]) >= 3 for name in WRONG)
+
+
+@pytest.mark.parametrize('check,name,src,hint', CASES, ids=[f"{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_a_known_mistake_is_wrong_with_its_hint(check, name, src, hint):
+    obj = name.split('.')[0]
+    out = run(check, define(src)[obj])
+    assert status(out) == (name, 'wrong'), out
+    assert 'Hint:' in out and hint.lower() in out.lower(), out
+    assert 'Traceback' not in out
+    assert len(out.strip().splitlines()) <= 3, out
+
+
+# The SGD notebook's final run, built from book-style functions; a wrong one makes it miss the lesson's numbers.
+SGD_RUN = """
+from mnist_linear.training import mnist_dls
+def sgd_run(epochs=21, lr=1.):
+    global weights, bias, dl, valid_dl
+    set_seed(42)
+    weights, bias = init_params((28*28,1)), init_params(1)
+    dl, valid_dl = mnist_dls(data)
+    accs = []
+    for _ in range(epochs):
+        train_epoch(linear1, lr, (weights, bias))
+        accs.append(validate_epoch(linear1))
+    return accs
+"""
+SGD_PARTS = ['init_params', 'linear1', 'mnist_loss', 'calc_grad', 'train_epoch', 'batch_accuracy', 'validate_epoch']
+
+
+def sgd_namespace(data, **replace):
+    srcs = [replace.get(name, BOOK[name]) for name in SGD_PARTS]
+    return define('\n'.join(textwrap.dedent(s) for s in srcs) + SGD_RUN, data=data)
+
+
+def test_sgd_run_with_the_lessons_code_reproduces_the_lesson(data):
+    out = run(check_sgd_run, sgd_namespace(data)['sgd_run'])
+    assert status(out) == ('sgd_run', 'right'), out
+    accs = checks._lesson_run()
+    assert f"{accs[0]} after one epoch and {accs[-1]} after 21" in out
+
+
+@pytest.mark.parametrize('part,src', [
+    ('train_epoch', WRONG['train_epoch'][0][0]),          # gradients never reset
+    ('batch_accuracy', WRONG['batch_accuracy'][0][0]),    # thresholded at 0 after the sigmoid
+    ('validate_epoch', WRONG['validate_epoch'][2][0]),    # the accuracy over all images, not per batch
+], ids=['no-reset', 'threshold-0', 'exact-accuracy'])
+def test_sgd_run_with_a_mistake_misses_the_lesson(data, part, src):
+    out = run(check_sgd_run, sgd_namespace(data, **{part: src})['sgd_run'])
+    assert status(out) == ('sgd_run', 'wrong'), out
+    assert 'the first one that is not right' in out and re.search(r'after 1 epoch: [\d.]+ vs [\d.]+', out), out
+
+
+def test_sgd_run_not_done_names_the_first_unfinished_function(data):
+    stub = "def init_params(size, std=1.0):\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+    out = run(check_sgd_run, sgd_namespace(data, init_params=stub)['sgd_run'])
+    assert out == "sgd_run: not done yet (init_params still raises NotImplementedError).\n"
+
+
+def test_not_done_names_a_method():
+    out = run(check_optim_step, define(STUBS['BasicOptim'])['BasicOptim'])
+    assert out == "BasicOptim.step: not done yet (it still raises NotImplementedError).\n"
+
+
+@pytest.mark.parametrize('check,obj,name', CHECKS, ids=ids)
+def test_checks_never_raise(check, obj, name):
+    "Not a function, a function that raises, a function that returns text: a verdict each time, never an exception."
+    for fn in (None, 42, define("def f(*args, **kwargs): raise ValueError('boom')")['f'],
+               define("def f(*args, **kwargs): return 'text'")['f']):
+        out = run(check, fn)
+        assert status(out) == (name, 'wrong'), out
+        assert 'Traceback' not in out
+
+
+def test_an_exception_is_reported_by_type_and_message_and_debug_adds_the_traceback():
+    boom = define("""
+        def mnist_loss(predictions, targets):
+            raise ValueError('boom')""")['mnist_loss']
+    out = run(check_mnist_loss, boom)
+    assert out.splitlines()[0] == ("mnist_loss: wrong. mnist_loss((3, 1) float32, (3, 1) int64) raised ValueError: boom")
+    assert 'debug=True' in out and 'Traceback' not in out
+    out = run(check_mnist_loss, boom, debug=True)
+    assert 'Traceback (most recent call last)' in out and out.rstrip().endswith('ValueError: boom')
+    assert 'in mnist_loss' in out                    # the learner's own function is in the traceback
+
+
+def test_a_check_that_cannot_run_says_so(monkeypatch):
+    def missing(): raise MnistSampleError("MNIST_SAMPLE is not installed")
+    monkeypatch.setattr(checks, '_data', missing)
+    out = run(check_linear1, define(BOOK['linear1'])['linear1'])
+    assert out == "linear1: could not be checked: MnistSampleError: MNIST_SAMPLE is not installed\n"
+    assert VERDICT.match(out) is None                # so tools/exercises.py --run counts it as a failure
+
+
+def test_lent_globals_are_put_back_even_when_the_learners_code_fails():
+    ns = define("def linear1(xb): return xb@weights + bias", weights='mine')
+    run(check_linear1, ns['linear1'])
+    assert ns['weights'] == 'mine' and 'bias' not in ns
+    ns = define(WRONG['train_epoch'][1][0], dl='my loader', calc_grad='mine')     # raises inside the check
+    run(check_train_epoch, ns['train_epoch'])
+    assert ns['dl'] == 'my loader' and ns['calc_grad'] == 'mine' and 'mnist_loss' not in ns
+
+
+def test_checks_leave_the_random_state_alone():
+    random.seed(3); torch.manual_seed(3)
+    before = random.getstate(), torch.get_rng_state()
+    run(check_init_params, define(BOOK['init_params'])['init_params'])
+    run(check_train_epoch, define(BOOK['train_epoch'])['train_epoch'])
+    assert random.getstate() == before[0] and torch.equal(torch.get_rng_state(), before[1])
+
+
+def test_package_modules_hold_no_solution_markers():
+    markers = ['BEGIN ' + 'SOLUTION', 'END ' + 'SOLUTION']
+    mods = sorted((ROOT/'mnist_linear').glob('*.py'))
+    assert any(p.name == 'checks.py' for p in mods)
+    for p in mods:
+        text = p.read_text()
+        assert not any(m in text for m in markers), f"{p.name} contains a solution marker"
+
+
+def test_rollercoaster_data_is_lesson_02s():
+    "The check's rollercoaster is the lesson's: the same first loss and one step, as lesson 02 printed them."
+    nb = json.loads((ROOT/'nbs'/'02_gradients.ipynb').read_text())
+    printed = '\n'.join(''.join(o.get('text', '')) for c in nb['cells'] if c['cell_type'] == 'code' for o in c['outputs'])
+    m = re.search(r'loss before the step ([\d.]+), after it ([\d.]+)', printed)
+    assert m, "lesson 02 no longer prints the loss before and after one step"
+    t, speed = rollercoaster_data()
+    params = checks._params0().requires_grad_()
+    before = checks._ref_step(params, 1e-5, t, speed)
+    after = checks._ref_mse(checks._quad(t, params), speed).item()
+    assert (f"{before:.1f}", f"{after:.1f}") == m.groups()
+
+
+# ---------------------------------------------------------------- the exercise notebooks and tools/exercises.py
+
+import shutil, subprocess, sys
+import nbformat
+
+TOOL = ROOT/'tools'/'exercises.py'
+SOURCES = sorted((ROOT/'exercises'/'solutions').glob('[0-9][0-9]_*.ipynb'))
+MARKS = ('### BEGIN ' + 'SOLUTION', '### END ' + 'SOLUTION')
+
+
+def tool(*args, **kwargs):
+    return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def test_an_exercise_notebook_per_lesson_with_the_issues_exercises():
+    assert [p.name for p in SOURCES] == ['01_pixel_similarity.ipynb', '02_gradients.ipynb', '03_sgd.ipynb',
+                                         '04_optimizer.ipynb', '05_neural_net.ipynb']
+    calls = ' '.join(c.source for p in SOURCES for c in nbformat.read(p, as_version=4).cells if c.cell_type == 'code')
+    for fn in ['mnist_distance', 'is_3', 'mse', 'step', 'init_params', 'linear1', 'mnist_loss', 'calc_grad', 'train_epoch',
+               'batch_accuracy', 'validate_epoch', 'sgd_run', 'simple_net', 'make_simple_net']:
+        assert f"check_{fn}({fn})" in calls, fn
+    assert 'check_optim_step(BasicOptim)' in calls and 'check_optim_zero_grad(BasicOptim)' in calls
+
+
+def test_the_learners_editions_are_in_sync():
+    r = tool('--check')
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert '5 exercise notebooks' in r.stdout
+
+
+@pytest.mark.parametrize('src', SOURCES, ids=[p.stem for p in SOURCES])
+def test_a_learners_edition_has_a_stub_for_each_solution_and_no_solution_code(src):
+    source = nbformat.read(src, as_version=4)
+    edition = nbformat.read(src.parent.parent/src.name, as_version=4)
+    assert [c.cell_type for c in source.cells] == [c.cell_type for c in edition.cells]
+    for s, e in zip(source.cells, edition.cells):
+        regions = re.findall(r'### BEGIN SOLUTION\n(.*?)\n *### END SOLUTION', s.source, re.S)
+        assert not any(m in e.source for m in MARKS)
+        if e.cell_type == 'code':
+            assert e.source.count('# YOUR CODE HERE\n') == e.source.count('raise NotImplementedError()') == len(regions)
+        if regions: assert s.metadata['nbgrader']['solution'] is True
+        for region in regions:
+            for line in region.splitlines(): assert line not in e.source.splitlines(), line
+        if not regions: assert s.source == e.source
+        if e.cell_type == 'code': assert e.outputs == [] and e.execution_count is None
+
+
+def test_a_stale_unclean_or_orphan_notebook_fails_the_check(tmp_path):
+    shutil.copytree(ROOT/'exercises', tmp_path/'exercises')
+    ed = tmp_path/'exercises'/'02_gradients.ipynb'
+    ed.write_text(ed.read_text().replace('raise NotImplementedError()', 'pass'))
+    src = tmp_path/'exercises'/'solutions'/'04_optimizer.ipynb'
+    nb = json.loads(src.read_text())
+    nb['cells'][0]['metadata']['collapsed'] = True                    # metadata noise that nbdev-clean removes
+    src.write_text(json.dumps(nb, indent=1))
+    shutil.copy(tmp_path/'exercises'/'01_pixel_similarity.ipynb', tmp_path/'exercises'/'09_extra.ipynb')
+    r = tool('--check', '--root', str(tmp_path))
+    assert r.returncode == 1
+    assert 'exercises/02_gradients.ipynb is stale' in r.stdout
+    assert 'exercises/solutions/04_optimizer.ipynb is not clean' in r.stdout
+    assert 'exercises/09_extra.ipynb has no source' in r.stdout
+    r = tool('--root', str(tmp_path))                               # regenerate: cleans the source, rewrites the edition
+    assert r.returncode == 1 and 'exercises/09_extra.ipynb has no source' in r.stdout
+    (tmp_path/'exercises'/'09_extra.ipynb').unlink()
+    r = tool('--check', '--root', str(tmp_path))
+    assert r.returncode == 0, r.stdout
+    assert ed.read_text() == (ROOT/'exercises'/'02_gradients.ipynb').read_text()
+    assert src.read_text() == (ROOT/'exercises'/'solutions'/'04_optimizer.ipynb').read_text()
+
+
+def test_a_solution_outside_a_solution_cell_is_refused(tmp_path):
+    shutil.copytree(ROOT/'exercises', tmp_path/'exercises')
+    src = tmp_path/'exercises'/'solutions'/'01_pixel_similarity.ipynb'
+    nb = json.loads(src.read_text())
+    cell = next(c for c in nb['cells'] if MARKS[0] in ''.join(c['source']))
+    del cell['metadata']['nbgrader']
+    src.write_text(json.dumps(nb, indent=1))
+    r = tool('--check', '--root', str(tmp_path))
+    assert r.returncode == 1 and 'is not marked as a solution cell' in r.stdout
+
+
+@pytest.mark.parametrize('args', [['--bogus'], ['--check', '--run'], ['--workers', '0', '--run'], ['--root', '/no/such/dir']])
+def test_bad_input_gets_one_line_on_stderr(args):
+    r = tool(*args)
+    assert r.returncode == 2 and r.stdout == ''
+    assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr
+
+
+def test_nbgrader_generates_the_learners_editions_from_the_sources(tmp_path):
+    "An instructor's `nbgrader generate_assignment` accepts the sources unchanged and releases exactly our code cells."
+    shutil.copytree(ROOT/'exercises'/'solutions', tmp_path/'source'/'mnist')
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    r = subprocess.run([str(Path(sys.executable).parent/'nbgrader'), 'generate_assignment', 'mnist', '--force'],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for src in SOURCES:
+        released = nbformat.read(tmp_path/'release'/'mnist'/src.name, as_version=4)
+        ours = nbformat.read(src.parent.parent/src.name, as_version=4)
+        assert [c.source for c in released.cells] == [c.source for c in ours.cells]
+
+
+def test_every_section_an_exercise_points_to_is_a_heading_of_its_lesson():
+    for src in SOURCES:
+        headings = {l.lstrip('#').strip() for c in nbformat.read(ROOT/'nbs'/src.name, as_version=4).cells
+                    if c.cell_type == 'markdown' for l in c.source.splitlines() if l.startswith('#')}
+        text = '\n'.join(c.source for c in nbformat.read(src, as_version=4).cells if c.cell_type == 'markdown')
+        refs = [r for sentence in re.findall(r'Reread (.*?)(?:\.\s|\.$)', text.replace('\n', ' '), re.S)
+                for r in re.findall(r'\*([^*]+)\*', sentence)]
+        assert refs, src.name
+        missing = [r for r in refs if r not in headings]
+        assert not missing, f"{src.name} points to sections that lesson {src.stem} does not have: {missing}"
