@@ -186,3 +186,28 @@ def test_data_from_archive_installs_into_fastai_home(tmp_path, good_archive):
 def test_data_from_a_missing_archive_is_a_plain_error(tmp_path, offline):
     r = call('data', '--from', tmp_path/'nope.tgz')
     assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
+
+
+def test_all_digits_run_equals_lesson_06(tmp_path):
+    "`--digits all`: lesson 06's linear run, epoch for epoch, plus the templates and the confusion matrix."
+    from test_digits import GOLDEN as DIGITS_GOLDEN
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)      # as the lesson ran
+    try: r = call('train', '--digits', 'all', '--epochs', '2', '--out', tmp_path/'all')
+    finally: torch.set_num_threads(n)
+    assert r.returncode == 0 and r.stderr == '' and r.warnings == [], (r.stderr, r.warnings)
+    hist = read_history(tmp_path/'all'/'history.csv')
+    assert [round(h[2], 4) for h in hist] == DIGITS_GOLDEN[:2]
+    assert f'final validation accuracy {DIGITS_GOLDEN[1]:.4f} after 2 epochs' in r.stdout
+    assert sorted(p.name for p in (tmp_path/'all').iterdir()) == ['confusion.png', 'curves.png', 'history.csv', 'model.pt', 'templates.png']
+    for name in ['confusion.png', 'templates.png']:
+        with Image.open(tmp_path/'all'/name) as im: im.verify()
+        with Image.open(tmp_path/'all'/name) as im: assert im.format == 'PNG' and im.width >= 500 and im.height >= 400, (name, im.size)
+    state = torch.load(tmp_path/'all'/'model.pt', weights_only=True)
+    assert state['weights'].shape == (784, 10) and state['bias'].shape == (10,)
+
+
+def test_all_digits_with_the_net_is_refused(tmp_path):
+    r = call('train', '--digits', 'all', '--model', 'net', '--out', tmp_path/'x')
+    assert r.returncode == 2 and r.stdout == '' and len(r.stderr.splitlines()) == 1
+    assert 'linear model of lesson 06 only' in r.stderr and not (tmp_path/'x').exists()
