@@ -1,7 +1,7 @@
 """Time `mnist-linear train` cold, against a bare `import torch` measured side by side, and say where the time goes (not a test).
 
 These machines differ in speed by up to 4x from one session to the next, so the figure that travels is
-a ratio. Each round starts three fresh processes, one after the other: the yardstick
+a ratio. Each round starts fresh processes, one after the other: the yardstick
 `python -c 'import torch'`, then the console script `mnist-linear train --quiet` (into a temporary
 folder) for each model asked for. Both are timed from process start to exit, which for the command
 is its final line. The best of the rounds is reported for each, and the ratio of the bests.
@@ -9,7 +9,8 @@ is its final line. The best of the rounds is reported for each, and the ratio of
 The load average is printed with the figures, because the ratio is only fair on an idle machine. On
 a busy one torch's OpenMP threads, which by default spin while they wait for work, take the cores
 from the threads that have work, and training slows down many times more than importing does
-(`OMP_WAIT_POLICY=PASSIVE` makes them sleep instead: same numbers, slower when idle, far faster when busy).
+(the pipeline runs with `OMP_NUM_THREADS=1`; `OMP_WAIT_POLICY=PASSIVE` instead makes waiting threads
+sleep, bit-identical results, slower when idle, far faster when busy).
 
 A last fresh process per model splits one run into phases, calling the same functions in the same
 order as `mnist_linear.cli.train`: imports, data, training, and the rest (baseline, pictures, saving).
