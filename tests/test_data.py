@@ -11,7 +11,7 @@ from PIL import Image
 import mnist_linear.data as md
 from fastai.data.external import fastai_cfg
 from mnist_linear.data import (EXPECTED_COUNTS, MnistSampleError, check_sample, get_mnist_sample, install_archive,
-                               install_sample, load_digits, mnist_3s_7s, png_files, png_pixels, sample_dir)
+                               install_sample, load_digits, mnist_3s_7s, png_files, png_pixels, png_unfilter, sample_dir)
 from conftest import tar_member
 
 # --- the real data ---------------------------------------------------------------------------
@@ -123,6 +123,15 @@ def test_png_pixels_undoes_every_filter_like_pil(digit, filters):
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(f))), img)
 
 
+def test_png_unfilter_undoes_a_batch_of_mixed_filters(sample_path):
+    "Twelve real digits, each row with its own filter (all five, seeded), undone in one call: PIL's pixels, image by image."
+    rng = np.random.default_rng(0)
+    imgs = [np.asarray(Image.open(f)) for f in png_files(sample_path/'valid'/'3')[:12]]
+    rows = np.stack([np.frombuffer(filtered(img, rng.integers(0, 5, 28).tolist()), np.uint8).reshape(28, 29) for img in imgs])
+    assert set(rows[:, :, 0].ravel().tolist()) == {0, 1, 2, 3, 4}
+    assert np.array_equal(png_unfilter(rows), np.stack(imgs))
+
+
 def test_png_pixels_reads_an_interlaced_png(digit):
     _, img = digit
     lines = b''.join(filtered(img[y0::dy, x0::dx], [i % 5 for i in range(28)]) for x0, y0, dx, dy in ADAM7)
@@ -148,7 +157,7 @@ BAD_PNGS = {
     'pixels missing':   (lambda d, img: png(scanlines_of(img[:27])), 'holds 783 bytes of pixel data, expected 812'),
     'pixels too many':  (lambda d, img: png(scanlines_of(np.zeros((2000, 28), np.uint8))), 'holds 1624 bytes of pixel data, expected 812'),
     'not zlib':         (lambda d, img: png(b'', idat=b'not zlib data'), 'does not decompress'),
-    'unknown filter':   (lambda d, img: png(b'\x07' + scanlines_of(img)[1:]), 'cannot be decoded'),
+    'unknown filter':   (lambda d, img: png(b'\x07' + scanlines_of(img)[1:]), 'a row has filter type 7; PNG has types 0 to 4'),
     'unknown method':   (lambda d, img: png(b'', ihdr=struct.pack('>IIBBBBB', 28, 28, 8, 0, 1, 0, 0)), 'unknown compression'),
 }
 
@@ -398,6 +407,15 @@ def test_refuses_a_corrupt_image(home, tmp_path, sample_tar):
     victim = sample_tar.names('mnist_sample/valid/7/')[-1]
     a = sample_tar.write(tmp_path/'corrupt.tgz', sample_tar.variant(replace={victim: tar_member(victim, flip_bit(sample_tar.data[victim], 60))}))
     assert_refused(a, home, rf"valid/7/{Path(victim).name} is corrupt \(the checksum")
+
+
+def test_refuses_an_image_with_an_unknown_row_filter(home, tmp_path, sample_tar, digit):
+    "A well-formed PNG (every checksum right) whose 5th row has filter type 5: the install checks every filter byte, not only the chunks."
+    victim = sample_tar.names('mnist_sample/valid/3/')[7]
+    lines = bytearray(filtered(digit[1], [i % 5 for i in range(28)]))
+    lines[4*29] = 5
+    a = sample_tar.write(tmp_path/'filter.tgz', sample_tar.variant(replace={victim: tar_member(victim, png(bytes(lines)))}))
+    assert_refused(a, home, rf"valid/3/{Path(victim).name} is corrupt \(a row has filter type 5; PNG has types 0 to 4\)")
 
 
 def test_refuses_a_member_twice(home, tmp_path, sample_tar):
