@@ -1,5 +1,5 @@
 "Shared fixtures: the real MNIST_SAMPLE (never synthetic), and archives built from it once per session."
-import gzip, io, tarfile
+import gzip, io, os, shutil, tarfile
 from pathlib import Path
 
 import pytest
@@ -71,6 +71,24 @@ class SampleTar:
         "Write `tar_bytes` (default: the good tar) gzipped into `dest`: a quick compression level, the same format."
         Path(dest).write_bytes(gzip.compress(self.tar if tar_bytes is None else tar_bytes, compresslevel=compresslevel, mtime=0))
         return Path(dest)
+
+
+@pytest.fixture(scope='session')
+def repo_handouts(tmp_path_factory):
+    """The repository's HTML handouts: (folder, pages), shared by test_handouts and test_answers. Built once per
+    pytest run: under pytest-xdist, the first worker to ask builds them in the run's shared temporary folder,
+    under a lock, and the others read that folder."""
+    from filelock import FileLock
+    from mnist_linear.handouts import build_handouts
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get('PYTEST_XDIST_WORKER'): shared = shared.parent        # the folder all workers' folders are in
+    dest, done = shared/'repo_handouts', shared/'repo_handouts.done'
+    with FileLock(str(shared/'repo_handouts.lock')):
+        if not done.exists():
+            shutil.rmtree(dest, ignore_errors=True)
+            pages = build_handouts(Path(__file__).parent.parent/'nbs', dest)
+            done.write_text('\n'.join(str(Path(p).relative_to(dest)) for p in pages))
+    return dest, [dest/name for name in done.read_text().splitlines()]
 
 
 @pytest.fixture(scope='session')

@@ -22,9 +22,9 @@ _spec.loader.exec_module(ca)
 
 
 @pytest.fixture(scope='module')
-def full_check():
-    "The whole check on the repository, HTML handouts included, run once for the module."
-    return ca.check(ROOT, html=True)
+def full_check(repo_handouts):
+    "The whole check on the repository, HTML handouts included (built once for the session), run once for the module."
+    return ca.check(ROOT, html=True, html_dir=repo_handouts[0])
 
 
 def test_the_key_passes_on_the_repository(full_check):
@@ -223,17 +223,26 @@ def run_tool(*args):
     return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=300)
 
 
-def test_tool_exit_statuses(repo):
+def in_process(main, argv, capsys):
+    "Run a tool's `main(argv)` in this process: (exit status, stdout, stderr); argparse's exit counts as a status."
+    try: rc = main(argv)
+    except SystemExit as e: rc = e.code
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_tool_exit_statuses(repo, capsys):
+    "One real process (the script as CI runs it), then the other statuses in this process: a new process proves nothing more."
     r = run_tool('--root', str(repo), '--no-html')
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[-1].startswith('check_answers: the answer key is complete')
     (repo/'answers'/'00_data.md').unlink()
-    r = run_tool('--root', str(repo), '--no-html')
-    assert r.returncode == 1 and 'PROBLEM 00_data.ipynb has no answer key' in r.stdout
-    r = run_tool('--root', str(repo/'nowhere'))
-    assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'no nbs/ folder' in r.stderr and not r.stdout
-    r = run_tool('--bogus')
-    assert r.returncode == 2 and r.stderr.count('\n') == 1
+    rc, out, err = in_process(ca.main, ['--root', str(repo), '--no-html'], capsys)
+    assert rc == 1 and 'PROBLEM 00_data.ipynb has no answer key' in out
+    rc, out, err = in_process(ca.main, ['--root', str(repo/'nowhere')], capsys)
+    assert rc == 2 and err.count('\n') == 1 and 'no nbs/ folder' in err and not out
+    rc, out, err = in_process(ca.main, ['--bogus'], capsys)
+    assert rc == 2 and err.count('\n') == 1
 
 
 def handouts(repo, *args):
@@ -263,17 +272,21 @@ def test_answers_export_writes_the_key_and_nothing_else(repo):
         assert '../nbs/' not in page
 
 
-def test_answers_export_refuses_student_folders_and_a_stale_key(repo):
+def test_answers_export_refuses_student_folders_and_a_stale_key(repo, capsys, monkeypatch):
+    "In this process (`test_answers_export_writes_the_key_and_nothing_else` runs the real script)."
+    from mnist_linear.handouts import main
+    monkeypatch.chdir(repo)
+    run = lambda dest: in_process(main, ['--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', '--answers', dest], capsys)
     for dest in ('_handouts', 'clean', 'nbs'):
-        r = handouts(repo, '--answers', dest)
-        assert r.returncode == 2 and r.stderr.count('\n') == 1 and 'folder of its own' in r.stderr, dest
+        rc, out, err = run(dest)
+        assert rc == 2 and err.count('\n') == 1 and 'folder of its own' in err, dest
     (repo/'given').mkdir()
     (repo/'given'/'03_sgd.html').write_text('a student handout')
-    r = handouts(repo, '--answers', 'given')
-    assert r.returncode == 2 and 'holds student handouts' in r.stderr
+    rc, out, err = run('given')
+    assert rc == 2 and 'holds student handouts' in err
     assert sorted(p.name for p in (repo/'given').iterdir()) == ['03_sgd.html']
     key, n = repo/'answers'/'03_sgd.md', len(questionnaire(read_lesson(repo/'nbs'/'03_sgd.ipynb')))
     key.write_text(key.read_text().replace(f'## {n}. ', f'## {n+1}. ', 1))
-    r = handouts(repo, '--answers', 'key')
-    assert r.returncode == 1 and r.stderr.count('\n') == 1 and f'question {n} has no answer' in r.stderr
+    rc, out, err = run('key')
+    assert rc == 1 and err.count('\n') == 1 and f'question {n} has no answer' in err
     assert not (repo/'key').exists()

@@ -5,6 +5,7 @@ import torch
 from mnist_linear.net import make_simple_net, train_net
 
 
+
 def test_simple_net_shapes():
     net = make_simple_net(n_hidden=7)
     assert [tuple(p.shape) for p in net.parameters()] == [(7, 784), (7,), (1, 7), (1,)]
@@ -20,5 +21,8 @@ def test_train_net_defaults_reach_the_book_level(net_run):
     assert net_run[-1] >= 0.975
 
 
-def test_train_net_is_deterministic(data, net_run):
-    assert train_net(data=data) == net_run
+def test_train_net_is_deterministic(data):
+    "Two runs from the same seed agree epoch for epoch; another seed does not (8 epochs each: the lr is constant, so that is the 40-epoch run cut short)."
+    first = train_net(epochs=8, data=data)
+    assert train_net(epochs=8, data=data) == first
+    assert train_net(epochs=8, seed=7, data=data) != first

@@ -13,16 +13,19 @@
 #      copy, whose code reads the notebooks beside it.
 #   4. the exercises run (tools/exercises.py --run): every check prints "right" in the sources with
 #      solutions, "not done yet" in the learner editions
-#   5. the answer key (tools/check_answers.py): one answer per question, question texts as in the
-#      lessons, quoted numbers printed by the lessons, no answer in a student export
-#   6. pytest tests/
-# Every stage runs PyTorch with one thread (OMP_NUM_THREADS=1). Stages 3 and 4 run two notebooks at
-# a time on the two cores, and two PyTorch processes with two threads each on two cores thrash; so
+#   5. pytest tests/, 2 processes at a time (pytest-xdist). Among its tests is the whole answer-key
+#      check on the repository (tests/test_answers.py, the same as `python tools/check_answers.py`:
+#      one answer per question, question texts as in the lessons, quoted numbers printed by the
+#      lessons, no answer in a student export), which runs there beside the other tests instead of
+#      in a stage of its own.
+# Every stage runs PyTorch with one thread (OMP_NUM_THREADS=1). Stages 3-5 run two processes at a
+# time on the two cores, and two PyTorch processes with two threads each on two cores thrash; so
 # does a test whose subprocess competes with its parent, or anything else busy on the machine
 # (measured under load: a 21-epoch run 24 s instead of 1 s; tests/test_net.py's 40-epoch setup 58 s
 # instead of 6 s). Our models are small enough that one thread loses nothing, and the printed
 # numbers of lessons 00-05 are the same either way (stage 3 compares them with outputs committed
 # from default runs); lesson 06 commits its one-thread outputs, since its net differs in the 4th decimal.
+# WORKERS (default 2) sets how many notebooks, exercises or test processes run at once.
 # Each stage prints its name and its time. Stages 1-2 fix the files they would change, then fail,
 # so that `git diff` shows what to commit.
 set -uo pipefail
@@ -30,6 +33,7 @@ cd "$(dirname "$0")/.."
 BIN="${VENV:-.venv}/bin"
 export PATH="$PWD/$BIN:$PATH"
 export OMP_NUM_THREADS=1
+WORKERS="${WORKERS:-2}"
 
 T0=$(date +%s)
 stage() {
@@ -81,13 +85,12 @@ export_stage() {
   mnist-linear-handouts --check && python tools/exercises.py --check
 }
 
-stage "1/6 nbdev-clean (no changes)"  unchanged_by nbdev-clean
-stage "2/6 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync" export_stage
-stage "3/6 notebooks run once (outputs true, safe twice and upward)" \
-      python tools/check_outputs.py nbs --derived clean --workers 2
-stage "4/6 exercises (right with solutions, not done yet without)" \
-      python tools/exercises.py --run --workers 2
-stage "5/6 answer key (complete, true to the lessons, never in a student export)" \
-      python tools/check_answers.py
-stage "6/6 pytest tests/"             python -m pytest -p no:cacheprovider tests/
-printf '\nAll 6 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
+stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
+stage "2/5 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync" export_stage
+stage "3/5 notebooks run once (outputs true, safe twice and upward)" \
+      python tools/check_outputs.py nbs --derived clean --workers "$WORKERS"
+stage "4/5 exercises (right with solutions, not done yet without)" \
+      python tools/exercises.py --run --workers "$WORKERS"
+stage "5/5 pytest tests/, the answer key's check among them" \
+      python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadfile tests/
+printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
