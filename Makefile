@@ -45,7 +45,9 @@ times: data
 lessons: data
 	$(BIN)/python tools/run_lessons.py
 
+# The nbdev 2 side environment (.venv-nbdev2/) is built here, as part of installing, not inside the pipeline's stage 2.
 test: data
+	bash tools/nbdev2_check.sh --build
 	bash tools/pipeline.sh
 
 # Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.

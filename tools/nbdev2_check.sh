@@ -11,13 +11,18 @@
 #   4. requires mnist_linear.__version__ to equal settings.ini's version, and the nbdev settings that
 #      both files hold to agree between settings.ini and pyproject.toml's [tool.nbdev].
 # Prints one summary line and exits 0, or says what differs and exits 1. DIR is never modified.
+#   tools/nbdev2_check.sh --build   only step 1 (`make setup` runs it, so that the pipeline finds it built).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ENV="${NBDEV2_VENV:-$ROOT/.venv-nbdev2}"
 PYTHON="${PYTHON:-python3}"
 SPEC='nbdev==2.4.14 fastcore<2 execnb<0.2 ghapi<2'
 
-case "${1:-}" in -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0;; esac
+BUILD_ONLY=
+case "${1:-}" in
+  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+  --build) BUILD_ONLY=1; shift;;
+esac
 [ $# -le 1 ] || { echo "error: usage: tools/nbdev2_check.sh [DIR]" >&2; exit 2; }
 DIR="${1:-$ROOT}"
 [ -f "$DIR/settings.ini" ] || { echo "error: $DIR/settings.ini not found: nothing to check" >&2; exit 2; }
@@ -40,6 +45,7 @@ build_env() {  # create $ENV once; rebuild when SPEC changes; one builder at a t
   fi
   flock -u 9
 }
+if [ -n "$BUILD_ONLY" ]; then build_env; echo "nbdev 2 environment ready in $ENV"; exit 0; fi
 build_env
 
 SCRATCH="$(mktemp -d)"
