@@ -75,14 +75,25 @@ def _sub(d, up):  return np.cumsum(d, axis=1, dtype=np.uint8)   # a running sum 
 def _up(d, up):   return d + up                                 # uint8 sums wrap at 256 too
 def _average(a, b, c): return (a + b) >> 1
 def _paeth(a, b, c):
-    pa, pb, pc = np.abs(b - c), np.abs(a - c), np.abs(a + b - 2*c)     # how far a, b and c are from a + b - c
-    return np.where((pa <= pb) & (pa <= pc), a, np.where(pb <= pc, b, c))
+    pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2*c)     # how far a, b and c are from a + b - c
+    take_a = (pa <= pb) & (pa <= pc)                          # ties: a, then b, then c
+    return a*take_a + (1 - take_a)*(b*(pb <= pc) + c*(pb > pc))  # for numpy arrays and for plain ints alike
+
+_FEW = 8   # fewer rows than this to undo column by column: plain Python ints beat numpy calls on tiny arrays
 
 def _column_by_column(predict):
-    "Undo a filter whose prediction needs the pixel on the left: one column at a time, for all the rows given at once."
+    "Undo a filter whose prediction needs the decoded pixel on the left: one column at a time, for all the rows given at once."
     def undo(d, up):
+        if len(d) < _FEW:                           # one image read alone, say: a loop over plain ints
+            rows = d.tolist()
+            for row, above in zip(rows, up.tolist()):
+                a = c = 0                           # left of the first column: zeros
+                for x, b in enumerate(above):
+                    a = row[x] = (row[x] + predict(a, b, c)) & 255
+                    c = b
+            return np.array(rows, dtype=np.uint8).reshape(d.shape)
         d, up = d.astype(np.int16), up.astype(np.int16)
-        a = c = np.zeros(len(d), np.int16)          # left of the first column: zeros
+        a = c = np.zeros(len(d), np.int16)
         for x in range(d.shape[1]):
             b = up[:, x]
             a = d[:, x] = (d[:, x] + predict(a, b, c)) & 255
@@ -95,12 +106,14 @@ _UNDO = {1: _sub, 2: _up, 3: _column_by_column(_average), 4: _column_by_column(_
 def png_unfilter(rows: np.ndarray) -> np.ndarray:
     "Undo the PNG filters of N images at once: `rows` is uint8 of shape (N, height, width+1), each row its filter type (0-4) then its bytes; return the (N, height, width) pixels."
     kinds, pixels = rows[:, :, 0], rows[:, :, 1:].copy()
+    used = {k: (kinds == k).any(axis=0).tolist() for k in _UNDO}   # for each filter: does row y use it in any image?
     above = np.zeros_like(pixels[:, 0])             # above the first row: zeros
     for y in range(pixels.shape[1]):
-        row, kind = pixels[:, y], kinds[:, y]       # `row` is a view: writing to it writes to `pixels`
+        row = pixels[:, y]                          # a view: writing to it writes to `pixels`
         for k, undo in _UNDO.items():
-            i = np.flatnonzero(kind == k)
-            if i.size: row[i] = undo(row[i], above[i])
+            if used[k][y]:
+                i = np.flatnonzero(kinds[:, y] == k)
+                row[i] = undo(row[i], above[i])
         above = row
     return pixels
 

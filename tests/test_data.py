@@ -123,13 +123,26 @@ def test_png_pixels_undoes_every_filter_like_pil(digit, filters):
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(f))), img)
 
 
-def test_png_unfilter_undoes_a_batch_of_mixed_filters(sample_path):
-    "Twelve real digits, each row with its own filter (all five, seeded), undone in one call: PIL's pixels, image by image."
+@pytest.mark.parametrize('few', [0, 10**9], ids=['numpy-columns', 'python-columns'])
+def test_png_unfilter_undoes_a_batch_of_mixed_filters(sample_path, few, monkeypatch):
+    "Twelve real digits, each row with its own filter (all five, seeded), undone in one call: PIL's pixels, image by image; both ways of undoing Average and Paeth."
+    monkeypatch.setattr(md, '_FEW', few)
     rng = np.random.default_rng(0)
     imgs = [np.asarray(Image.open(f)) for f in png_files(sample_path/'valid'/'3')[:12]]
     rows = np.stack([np.frombuffer(filtered(img, rng.integers(0, 5, 28).tolist()), np.uint8).reshape(28, 29) for img in imgs])
     assert set(rows[:, :, 0].ravel().tolist()) == {0, 1, 2, 3, 4}
     assert np.array_equal(png_unfilter(rows), np.stack(imgs))
+
+
+@pytest.mark.parametrize('few', [0, 10**9], ids=['numpy-columns', 'python-columns'])
+def test_png_unfilter_breaks_paeth_ties_as_png_says(few, monkeypatch):
+    "Seeded noise, not a digit: neighbours at equal distances from a + b - c are common in it, so Paeth's tie order (a, then b, then c) matters; PIL decodes the same PNGs."
+    monkeypatch.setattr(md, '_FEW', few)
+    rng = np.random.default_rng(1)
+    noise = [rng.integers(0, 256, (28, 28), dtype=np.uint8) for _ in range(10)]
+    files = [png(filtered(img, [4, 3]*14)) for img in noise]
+    rows = np.stack([np.frombuffer(md._png_scanlines(f), np.uint8).reshape(28, 29) for f in files])
+    assert np.array_equal(png_unfilter(rows), np.stack([np.asarray(Image.open(io.BytesIO(f))) for f in files]))
 
 
 def test_png_pixels_reads_an_interlaced_png(digit):
