@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['KEEP_WHOLE', 'lessons', 'is_hidden', 'strip_directives', 'lesson_title', 'student_nb', 'student_copies',
            'write_student_copies', 'stale_student_copies', 'handout_nb', 'handout_html', 'lesson_summary',
-           'inline_markdown', 'is_appendix', 'lesson_times', 'build_handouts', 'questionnaire', 'KeyEntry', 'read_key',
-           'key_file', 'read_lesson', 'section_titles', 'key_problems', 'answers_html', 'build_answers', 'main',
-           'console_main']
+           'inline_markdown', 'is_appendix', 'lesson_times', 'handouts_index', 'build_handouts', 'questionnaire',
+           'KeyEntry', 'read_key', 'key_file', 'read_lesson', 'section_titles', 'key_problems', 'answers_html',
+           'build_answers', 'main', 'console_main']
 
 # %% ../nbs/91_handouts.ipynb #1aaf707a
 import argparse, html, re, sys
@@ -145,37 +145,46 @@ def lesson_times(nbs_path='nbs'):
     return json.loads(p.read_text()) if p.exists() else {'lessons': {}}
 
 # %% ../nbs/91_handouts.ipynb #14262182
-def _index_item(p, nb, out, times):
-    "One `<li>` of the index: linked title, summary and run time."
+def _index_item(p, nb, page, times):
+    "One `<li>` of the index: the title linked to the handout `page`, the summary and the run time."
     secs = times['lessons'].get(p.name)
     took = f' <span class="time">(runs in about {secs} s)</span>' if secs is not None else ''
     summary = lesson_summary(nb)
-    return (f'<li><a href="{out.name}">{inline_markdown(lesson_title(nb) or p.stem)}</a>{took}'
+    return (f'<li><a href="{page}">{inline_markdown(lesson_title(nb) or p.stem)}</a>{took}'
             + (f'<br><span class="summary">{inline_markdown(summary)}</span>' if summary else '') + '</li>')
 
-def build_handouts(nbs_path='nbs', dest='_handouts'):
-    "Write one HTML handout per lesson and an `index.html` linking them in order; return the paths written."
-    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
-    footer = f"mnist-linear {mnist_linear.__version__}: generated from the lesson notebooks with their committed outputs"
+def _footer():
+    return f"mnist-linear {mnist_linear.__version__}: generated from the lesson notebooks with their committed outputs"
+
+def handouts_index(nbs_path='nbs') -> str:
+    "The HTML of the handouts' `index.html`: each lesson's linked title, summary and run time, in order, the appendix apart."
     times = lesson_times(nbs_path)
-    lesson_items, appendix_items, written = [], [], []
+    lesson_items, appendix_items = [], []
     for p in lessons(nbs_path):
-        nb = nbformat.read(p, as_version=4)
-        out = dest/f'{p.stem}.html'
-        out.write_text(handout_html(nb, lesson_title(nb) or p.stem, f"{footer} ({p.name})."))
-        (appendix_items if is_appendix(p) else lesson_items).append(_index_item(p, nb, out, times))
-        written.append(out)
+        item = _index_item(p, nbformat.read(p, as_version=4), f'{p.stem}.html', times)
+        (appendix_items if is_appendix(p) else lesson_items).append(item)
     machine = times.get('machine', '')
     note = (f'<p>Run times: each lesson top to bottom in a fresh kernel, measured on {html.escape(machine)}.</p>\n'
             if machine else '')
     appendix = ('<h2>Appendix, for instructors and maintainers</h2>\n<ul>\n' + '\n'.join(appendix_items) + '\n</ul>\n'
                 if appendix_items else '')
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>mnist-linear handouts</title>\n'
+            '<style>li{margin:0.6em 0} .summary{color:#333} .time{color:#666;font-size:0.9em}</style></head>\n'
+            '<body style="font-family:sans-serif;max-width:44em;margin:2em auto">\n<h1>mnist-linear: the lessons</h1>\n'
+            '<ol start="0">\n' + '\n'.join(lesson_items) + '\n</ol>\n' + appendix + note +
+            f'<footer style="margin-top:2em;color:#666;font-size:0.9em">{html.escape(_footer())}.</footer>\n</body></html>\n')
+
+def build_handouts(nbs_path='nbs', dest='_handouts'):
+    "Write one HTML handout per lesson and an `index.html` linking them in order; return the paths written."
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for p in lessons(nbs_path):
+        nb = nbformat.read(p, as_version=4)
+        out = dest/f'{p.stem}.html'
+        out.write_text(handout_html(nb, lesson_title(nb) or p.stem, f"{_footer()} ({p.name})."))
+        written.append(out)
     index = dest/'index.html'
-    index.write_text('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>mnist-linear handouts</title>\n'
-                     '<style>li{margin:0.6em 0} .summary{color:#333} .time{color:#666;font-size:0.9em}</style></head>\n'
-                     '<body style="font-family:sans-serif;max-width:44em;margin:2em auto">\n<h1>mnist-linear: the lessons</h1>\n'
-                     '<ol start="0">\n' + '\n'.join(lesson_items) + '\n</ol>\n' + appendix + note +
-                     f'<footer style="margin-top:2em;color:#666;font-size:0.9em">{html.escape(footer)}.</footer>\n</body></html>\n')
+    index.write_text(handouts_index(nbs_path))
     return [index] + written
 
 # %% ../nbs/91_handouts.ipynb #475470dd
