@@ -19,6 +19,18 @@ def data(sample_path):
     return mnist_3s_7s(sample_path)
 
 
+def run_main(main, argv):
+    """A command's `main(argv)` in this process, giving what a separate process would: returncode, stdout, stderr.
+    argparse's exit counts as a return code. For tests where a new process proves nothing more."""
+    import types
+    from contextlib import redirect_stderr, redirect_stdout
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try: rc = main(argv)
+        except SystemExit as e: rc = e.code
+    return types.SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def tar_member(name, data=b'', **attrs) -> bytes:
     "The bytes of one tar member (header and padded data), ready to splice into an uncompressed tar."
     ti = tarfile.TarInfo(name)

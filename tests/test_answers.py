@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from mnist_linear.handouts import lessons, questionnaire, read_key, read_lesson, student_copies
+from conftest import run_main
 
 ROOT = Path(__file__).parent.parent
 TOOL = ROOT/'tools'/'check_answers.py'
@@ -223,25 +224,22 @@ def run_tool(*args):
     return subprocess.run([sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=300)
 
 
-def in_process(main, argv, capsys):
-    "Run a tool's `main(argv)` in this process: (exit status, stdout, stderr); argparse's exit counts as a status."
-    try: rc = main(argv)
-    except SystemExit as e: rc = e.code
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+def in_process(main, argv):
+    r = run_main(main, argv)
+    return r.returncode, r.stdout, r.stderr
 
 
-def test_tool_exit_statuses(repo, capsys):
+def test_tool_exit_statuses(repo):
     "One real process (the script as CI runs it), then the other statuses in this process: a new process proves nothing more."
     r = run_tool('--root', str(repo), '--no-html')
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.splitlines()[-1].startswith('check_answers: the answer key is complete')
     (repo/'answers'/'00_data.md').unlink()
-    rc, out, err = in_process(ca.main, ['--root', str(repo), '--no-html'], capsys)
+    rc, out, err = in_process(ca.main, ['--root', str(repo), '--no-html'])
     assert rc == 1 and 'PROBLEM 00_data.ipynb has no answer key' in out
-    rc, out, err = in_process(ca.main, ['--root', str(repo/'nowhere')], capsys)
+    rc, out, err = in_process(ca.main, ['--root', str(repo/'nowhere')])
     assert rc == 2 and err.count('\n') == 1 and 'no nbs/ folder' in err and not out
-    rc, out, err = in_process(ca.main, ['--bogus'], capsys)
+    rc, out, err = in_process(ca.main, ['--bogus'])
     assert rc == 2 and err.count('\n') == 1
 
 
@@ -272,11 +270,11 @@ def test_answers_export_writes_the_key_and_nothing_else(repo):
         assert '../nbs/' not in page
 
 
-def test_answers_export_refuses_student_folders_and_a_stale_key(repo, capsys, monkeypatch):
+def test_answers_export_refuses_student_folders_and_a_stale_key(repo, monkeypatch):
     "In this process (`test_answers_export_writes_the_key_and_nothing_else` runs the real script)."
     from mnist_linear.handouts import main
     monkeypatch.chdir(repo)
-    run = lambda dest: in_process(main, ['--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', '--answers', dest], capsys)
+    run = lambda dest: in_process(main, ['--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', '--answers', dest])
     for dest in ('_handouts', 'clean', 'nbs'):
         rc, out, err = run(dest)
         assert rc == 2 and err.count('\n') == 1 and 'folder of its own' in err, dest

@@ -558,6 +558,7 @@ def test_rollercoaster_data_is_lesson_02s():
 
 import shutil, subprocess, sys
 import nbformat
+from conftest import run_main
 
 TOOL = ROOT/'tools'/'exercises.py'
 SOURCES = sorted((ROOT/'exercises'/'solutions').glob('[0-9][0-9]_*.ipynb'))
@@ -570,14 +571,11 @@ def tool(*args, **kwargs):
 
 
 def tool_here(*args):
-    "tools/exercises.py's `main(args)` in this process, with what a process would give: returncode, stdout, stderr."
-    import importlib.util, types
-    from contextlib import redirect_stderr
+    "tools/exercises.py's `main(args)` in this process (conftest's `run_main`)."
+    import importlib.util
     spec = importlib.util.spec_from_file_location('exercises_tool', TOOL)
     mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err): rc = mod.main(list(args))
-    return types.SimpleNamespace(returncode=rc, stdout=out.getvalue(), stderr=err.getvalue())
+    return run_main(mod.main, list(args))
 
 
 def test_an_exercise_notebook_per_lesson_with_the_issues_exercises():

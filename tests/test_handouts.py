@@ -10,6 +10,8 @@ from mnist_linear.handouts import (build_handouts, handout_html, inline_markdown
                                    lesson_times, lesson_title, lessons, stale_student_copies, strip_directives, student_nb,
                                    write_student_copies)
 
+from conftest import run_main
+
 ROOT = Path(__file__).parent.parent
 SCRIPT = Path(sys.executable).parent/'mnist-linear-handouts'
 
@@ -54,22 +56,22 @@ def test_committed_clean_folder_is_in_sync():
     assert sorted(p.name for p in (ROOT/'clean').glob('*.ipynb')) == [p.name for p in lessons(ROOT/'nbs')]
 
 
-def test_sync_check_fails_when_a_lesson_changes_and_clean_is_stale(tmp_path, capsys):
+def test_sync_check_fails_when_a_lesson_changes_and_clean_is_stale(tmp_path):
     "The console script in a real process first (as pipeline stage 2 runs it), then its `main` in this process."
     from mnist_linear.handouts import main
     only_nbs = lambda d, names: [n for n in names if not n.endswith('.ipynb')]
     shutil.copytree(ROOT/'nbs', tmp_path/'nbs', ignore=only_nbs); shutil.copytree(ROOT/'clean', tmp_path/'clean', ignore=only_nbs)
     r = subprocess.run([str(SCRIPT), '--nbs', 'nbs', '--clean', 'clean', '--check'], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0 and 'clean/ is up to date' in r.stdout, r.stdout + r.stderr
-    check = lambda: main(['--nbs', str(tmp_path/'nbs'), '--clean', str(tmp_path/'clean'), '--check'])
+    check = lambda: run_main(main, ['--nbs', str(tmp_path/'nbs'), '--clean', str(tmp_path/'clean'), '--check'])
     nb = nbformat.read(tmp_path/'nbs'/'03_sgd.ipynb', as_version=4)
     cell = next(c for c in nb.cells if c.cell_type == 'code' and 'def calc_grad' in c.source)
     cell.source = cell.source.replace('loss.backward()', 'loss.backward()  # changed')
     nbformat.write(nb, tmp_path/'nbs'/'03_sgd.ipynb')
-    capsys.readouterr()
-    assert check() == 1 and '03_sgd.ipynb' in capsys.readouterr().out
+    r = check()
+    assert r.returncode == 1 and '03_sgd.ipynb' in r.stdout
     write_student_copies(tmp_path/'nbs', tmp_path/'clean')
-    assert check() == 0
+    assert check().returncode == 0
     assert '# changed' in (tmp_path/'clean'/'03_sgd.ipynb').read_text()
 
 
