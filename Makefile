@@ -10,13 +10,16 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run lab lessons test setup data outputs export handouts answers times
+.PHONY: run lab lessons test setup data outputs export handouts answers times lock
 .DEFAULT_GOAL := run
 
-$(BIN)/.installed: pyproject.toml settings.ini setup.py
+# Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it),
+# then the package itself without its dependencies: settings.ini's ranges are for installs with pip.
+$(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e ".[dev]" 2>&1 | $(PIPQUIET)
+	$(BIN)/pip install -q --require-hashes -r requirements-lock.txt 2>&1 | $(PIPQUIET)
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
 	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbclient; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'
 	touch $@
 
@@ -36,6 +39,13 @@ lab: data
 	$(BIN)/python -m ipykernel install --user --name mnist-linear --display-name "mnist-linear (.venv)" > /dev/null
 	@echo "kernel 'mnist-linear' registered; starting JupyterLab in nbs/ (stop it with Ctrl-C)"
 	$(BIN)/jupyter lab --notebook-dir=nbs $(LABARGS)
+
+# Maintainers: refresh the locks (requirements-lock.txt, tools/nbdev2-lock.txt) from settings.ini's ranges and the
+# nbdev 2 SPEC, with uv's universal resolution (one lock for Linux, macOS and Windows, Intel and ARM). uv lives in
+# .venv-lock/, outside the locked environment. Needs the package index.
+lock: setup
+	[ -x .venv-lock/bin/uv ] || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install -q uv 2>&1 | $(PIPQUIET); }
+	PATH="$(CURDIR)/.venv-lock/bin:$$PATH" $(BIN)/python tools/lock.py
 
 # Maintainers: measure how long each lesson runs here, into nbs/lesson_times.json (README and handouts quote it).
 times: data

@@ -76,9 +76,24 @@ def bad(tmp_path_factory):
         rerun=notebook(d/'rerun.ipynb', [('items = [1]', []), ('last = items.pop()\nlast', result('1'))]),
         upd0=notebook(d/'upd0.ipynb', [(PROGRESS, html('<p>epoch 0</p>'))]),
         css=notebook(d/'css.ipynb', [(CSS_ONCE, html('<td>0.97</td>'))]),
+        tol=notebook(d/'tol.ipynb', TOLERANCE_CELLS),
     )
-    r = check(d)
+    # the project's own patterns, and a tolerance for the cells of tol.ipynb that start '# the net'
+    cfg = d/'sanitize.cfg'
+    cfg.write_text((ROOT/'tools'/'output_sanitize.cfg').read_text() + TOLERANCE_CFG)
+    r = check(d, '--sanitize', cfg)
     return r, nbs
+
+
+TOLERANCE_CFG = '\n[net]\nnotebook: tol.ipynb\ncell: ^# the net\ntolerance: 0.001\n'
+TOLERANCE_CELLS = [
+    ("# the net\nprint('accuracy', 0.9682)", printed('accuracy 0.9688\n')),           # last digit: passes
+    ("# the net, changed\nprint('accuracy', 0.9788)", printed('accuracy 0.9688\n')),  # 0.01: fails
+    ("# the net, reworded\nprint('acc', 0.9688)", printed('accuracy 0.9688\n')),      # a word: fails
+    ("print('exact', 0.9682)", printed('exact 0.9688\n')),                             # no tolerance: fails
+    # within the tolerance of the committed output, but it prints something else when run again
+    ("# the net, drifting\nn = globals().get('n', 0) + 1\nprint(0.5 + n*1e-4)", printed('0.5001\n')),
+]
 
 
 def test_bad_notebooks_fail(bad):
@@ -160,3 +175,49 @@ def test_a_stylesheet_is_still_compared_with_the_committed_outputs(bad):
     r, nbs = bad
     ps = problems_of(r.stdout, nbs['css'])
     assert len(ps) == 1 and 'committed outputs differ' in ps[0] and '+<style>td {color: red}</style>' in ps[0], ps
+
+
+# ------------------------------------------------------------------ tolerances for numbers (other CPUs)
+
+sys.path.insert(0, str(ROOT/'tools'))
+from check_outputs import Patterns, numbers_apart  # noqa: E402
+
+
+def entries(*texts): return [('text/plain', t) for t in texts]
+
+
+def test_numbers_apart_compares_numbers_and_nothing_else():
+    assert numbers_apart(entries('0.9688 0.9511'), entries('0.9682 0.9511')) == pytest.approx(0.0006)
+    assert numbers_apart(entries('<td>0.313309</td>'), entries('<td>0.313308</td>')) == pytest.approx(1e-6)
+    assert numbers_apart(entries('(145, 8.35)'), entries('(145, 8.35)')) == 0
+    assert numbers_apart(entries('loss 0.97'), entries('acc 0.97')) is None            # a word differs
+    assert numbers_apart(entries('0.97 0.98'), entries('0.97')) is None                # a number is missing
+    assert numbers_apart(entries('0.97'), entries('0.97', '0.1')) is None             # an output is missing
+    assert numbers_apart(entries('0.955 0.9599'), entries('0.9551 0.96')) == pytest.approx(0.0001)  # round() drops zeros
+    assert numbers_apart([('stream:stdout', '1')], [('stream:stderr', '1')]) is None
+
+
+def test_a_tolerance_needs_a_notebook_and_a_sane_value(tmp_path):
+    cfg = tmp_path/'s.cfg'
+    for body, msg in [('[t]\ntolerance: 0.01\n', 'needs a notebook'), ('[t]\nnotebook: a.ipynb\ntolerance: lots\n', 'not a number'),
+                      ('[t]\nnotebook: a.ipynb\ntolerance: 2\n', 'must be above 0 and below 1')]:
+        cfg.write_text(body)
+        with pytest.raises(ValueError, match=msg): Patterns(cfg)
+    cfg.write_text('[whole]\nnotebook: a.ipynb\ntolerance: 0.001\n\n[one cell]\nnotebook: a.ipynb\ncell: ^learn\\.fit\ntolerance: 0.01\n')
+    p = Patterns(cfg)
+    assert p.tolerance_for(Path('nbs/a.ipynb'), 'x = 1\nlearn.fit(5)') == (0.01, 'one cell')
+    assert p.tolerance_for(Path('nbs/a.ipynb'), 'print(x)') == (0.001, 'whole')
+    assert p.tolerance_for(Path('nbs/b.ipynb'), 'learn.fit(5)') is None
+
+
+def test_a_last_digit_passes_within_its_tolerance_and_a_real_change_fails(bad):
+    r, nbs = bad
+    tol = nbs['tol']
+    ps = problems_of(r.stdout, tol)
+    assert re.search(r"cell 0 \(# the net\): numbers 0\.0006 from the committed ones, within its tolerance 0\.001 \[net\]", r.stdout), r.stdout
+    assert not any(p.startswith(f"{tol}, cell 0 ") for p in ps), ps
+    assert any("cell 1 ('# the net, changed'): committed outputs differ from the first run (beyond its tolerance 0.001, [net]: numbers 0.01 apart)" in p for p in ps), ps
+    assert any("cell 2 ('# the net, reworded'): committed outputs differ from the first run (in more than numbers" in p for p in ps), ps
+    assert any(p.startswith(f"{tol}, cell 3 (\"print('exact', 0.9682)\"): committed outputs differ from the first run\n") for p in ps), ps
+    assert any("cell 4 ('# the net, drifting'): run twice: the second run prints something else" in p for p in ps), ps
+    assert len(ps) == 4, ps

@@ -14,7 +14,12 @@ Stage 3 of the pipeline. For every notebook (2 at a time by default):
           up). Any error there is a problem: the first execution had none.
 
 Before comparing, the narrow volatile patterns in tools/output_sanitize.cfg are replaced on both
-sides; no cell is skipped except those nbdev-test skips too (`#| eval: false`, the `tst_flags` of
+sides. The same file names the cells whose numbers may differ from one computer to another (float32
+rounding, amplified by a long training run): in those cells, and only when the committed outputs are
+compared with the fresh ones, the text around the numbers must still be equal, character for
+character, and each number within the cell's tolerance of its committed value. The report gives the
+largest difference it let through. The second run of a cell is always compared exactly: one machine
+must print the same thing twice. No cell is skipped except those nbdev-test skips too (`#| eval: false`, the `tst_flags` of
 the nbdev config, a `skip-execution` tag, `skip_exec` front matter: `nbdev.test.nb_test_cells`).
 Display updates (fastai's progress bars and results table) are applied as Jupyter applies them:
 this is nbclient's `NotebookClient`, one `async_execute_cell` at a time. Why not nbval: it ignores
@@ -46,6 +51,10 @@ unless the kernel fails.
 
 Usage: python tools/check_outputs.py NOTEBOOK_OR_FOLDER... [--derived clean] [--workers 2]
                                      [--slow 5] [--sanitize tools/output_sanitize.cfg]
+                                     [--save DIR] [--first-run-only]
+--save DIR writes each notebook's fresh outputs (cleaned) into DIR, and --first-run-only skips the
+second runs and the bottom-up pass: tools/output_spread.py uses both to measure how far the numbers
+move between CPUs and thread counts.
 """
 import argparse, asyncio, configparser, copy, difflib, glob, json, os, re, sys, tempfile, time
 from pathlib import Path
@@ -94,18 +103,38 @@ __nb_folder_watch(%r); del __nb_folder_watch
 PROBE_READ = f"import _nb_folder_watch, json; print({PROBE_MARK!r}, json.dumps(sorted(_nb_folder_watch.seen)))"
 
 
+# A number as outputs print it: 0.9688, -6.2330, 145, 1e-05, 3.55e-05.
+NUMBER = re.compile(r'([-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?)')
+
+
 class Patterns:
-    """The sanitising patterns of output_sanitize.cfg: `subs` replace volatile text on both sides of every
+    """The sections of output_sanitize.cfg: `subs` replace volatile text on both sides of every
     comparison; `once` match the text/html of an output that a kernel sends only the first time (a
-    stylesheet), left out only when a cell's second run is compared with its first."""
+    stylesheet), left out only when a cell's second run is compared with its first; `tolerances`,
+    (notebook name, cell regex or None, tolerance, section name): the cells whose numbers may differ
+    from their committed values by up to the tolerance."""
     def __init__(self, path):
         cp = configparser.ConfigParser(interpolation=None)
-        cp.read(path)
-        self.subs, self.once = [], []
+        if not cp.read(path): raise ValueError(f"{path}: cannot read it")
+        self.subs, self.once, self.tolerances = [], [], []
         for s in cp.sections():
-            rx = re.compile(cp[s]['regex'])
-            if cp[s].get('drop_output_in', '').strip() == 'run-twice': self.once.append(rx)
-            else: self.subs.append((rx, cp[s].get('replace', '')))
+            sec = cp[s]
+            if 'tolerance' in sec:
+                if 'notebook' not in sec: raise ValueError(f"{path}, [{s}]: a tolerance needs a notebook")
+                try: tol = float(sec['tolerance'])
+                except ValueError: raise ValueError(f"{path}, [{s}]: tolerance {sec['tolerance']!r} is not a number") from None
+                if not 0 < tol < 1: raise ValueError(f"{path}, [{s}]: tolerance {tol:g} must be above 0 and below 1")
+                cell = sec.get('cell', '').strip()
+                self.tolerances.append((sec['notebook'].strip(), re.compile(cell, re.M) if cell else None, tol, s))
+                continue
+            rx = re.compile(sec['regex'])
+            if sec.get('drop_output_in', '').strip() == 'run-twice': self.once.append(rx)
+            else: self.subs.append((rx, sec.get('replace', '')))
+
+    def tolerance_for(self, path, src):
+        "The (tolerance, section) that applies to the cell with source `src` in notebook `path`, or None."
+        hits = [(tol, s) for nb, rx, tol, s in self.tolerances if nb == Path(path).name and (rx is None or rx.search(src))]
+        return max(hits) if hits else None
 
     def once_only(self, o):
         html = o.get('data', {}).get('text/html')
@@ -132,6 +161,20 @@ def comparable(outputs, patterns, run_twice=False):
         for rx, rep in patterns.subs: s = rx.sub(rep, s)
         return s
     return [(k, clean(v)) for k, v in res]
+
+
+def numbers_apart(want, got):
+    """The largest difference between the numbers of two comparable() lists that are equal except for their
+    numbers, or None where anything but a number differs (a word, a space, how many numbers there are)."""
+    if len(want) != len(got): return None
+    worst = 0.0
+    for (k1, v1), (k2, v2) in zip(want, got):
+        if k1 != k2: return None
+        a, b = NUMBER.split(v1), NUMBER.split(v2)
+        if len(a) != len(b) or a[0::2] != b[0::2]: return None
+        for x, y in zip(a[1::2], b[1::2]):
+            if x != y: worst = max(worst, abs(float(x) - float(y)))
+    return worst
 
 
 def show(entries): return ''.join(f'--- {k}\n{v}\n' for k, v in entries).splitlines(keepends=True)
@@ -176,6 +219,7 @@ class Result:
         self.path, self.code_cells, self.skipped = path, 0, 0
         self.first_run_s = self.total_s = 0.0
         self.slow, self.found, self.folder_access, self.failed_to_run = [], [], None, False
+        self.within = []   # (cell, first line, largest difference, tolerance, section): numbers let through
 
     def problem(self, key, i, src, what, detail=''):
         "Record a problem of cell `i`; `key` orders the report: pass 1 by cell (first run, second run, committed), then pass 2."
@@ -214,7 +258,7 @@ class Checker(NotebookClient):
         if os.name == 'posix' and getattr(self, 'ipc_dir', None): km.transport, km.ip = 'ipc', str(Path(self.ipc_dir)/'kernel')
         return km
 
-    async def check(self, res, ref, cells, patterns, compare, twice, reverse, slow, probe):
+    async def check(self, res, ref, cells, patterns, compare, twice, reverse, slow, probe, save=None):
         n_all = len(ref.cells)
         work = self.nb
         for c in work.cells:
@@ -274,10 +318,19 @@ class Checker(NotebookClient):
                 if c.cell_type == 'code': c.outputs = []
             for i, outs in first_outputs.items(): fresh.cells[i].outputs = outs
             clean_nb(fresh)
+            if save is not None: nbformat.write(fresh, Path(save)/Path(res.path).name)
             for i in done:
                 want, got = comparable(ref.cells[i].outputs, patterns), comparable(fresh.cells[i].outputs, patterns)
-                if want != got: res.problem((0, i, 2), i, ref.cells[i].source, 'committed outputs differ from the first run',
-                                            short_diff(want, got, 'committed', 'first run'))
+                if want == got: continue
+                src = ref.cells[i].source
+                tol = patterns.tolerance_for(res.path, src)
+                apart = numbers_apart(want, got) if tol else None
+                if apart is not None and apart <= tol[0] * (1 + 1e-9):
+                    res.within.append((i, first_line(src), apart, *tol)); continue
+                why = 'committed outputs differ from the first run'
+                if tol: why += (f" (beyond its tolerance {tol[0]:g}, [{tol[1]}]: numbers {apart:.3g} apart)" if apart is not None
+                                else f" (in more than numbers, which its tolerance [{tol[1]}] does not cover)")
+                res.problem((0, i, 2), i, src, why, short_diff(want, got, 'committed', 'first run'))
 
     def share_display_ids(self, j, i):
         """After the second execution (slot `j`) of cell `i`: a later cell that updates a display the cell
@@ -317,7 +370,8 @@ async def check_notebook(path, patterns, args, compare=True, twice=True, reverse
     with tempfile.TemporaryDirectory(prefix='check_outputs-') as client.ipc_dir:
         log = Path(client.ipc_dir)/'kernel_stderr.log'
         with open(log, 'w') as client.kernel_log:
-            try: await client.check(res, ref, cells, patterns, compare, twice, reverse, args.slow, probe)
+            try: await client.check(res, ref, cells, patterns, compare, twice and not args.first_run_only,
+                                    reverse and not args.first_run_only, args.slow, probe, save=args.save if compare else None)
             except Exception as e:
                 res.fail(f"{path}: the kernel failed: {error_text(e)}")
                 res.failed_to_run = True
@@ -376,6 +430,8 @@ def report(results, wall, slow):
         skipped = f", {r.skipped} skipped as nbdev-test skips them" if r.skipped else ''
         print(f"{r.path}: {r.code_cells} code cells{skipped}, first run {r.first_run_s:.1f}s, whole check {r.total_s:.1f}s, {status}")
         for i, line, dt in r.slow: print(f"    slow cell {i} ({dt:.1f}s > {slow:g}s): {line[:90]}")
+        for i, line, apart, tol, sec in r.within:
+            print(f"    cell {i} ({line[:60]}): numbers {apart:.3g} from the committed ones, within its tolerance {tol:g} [{sec}]")
     failures = [p for r in results for p in r.problems]
     for f in failures: print('\n' + f)
     bad = sum(bool(r.problems) for r in results)
@@ -433,9 +489,16 @@ def main():
     ap.add_argument('--slow', type=float, default=5.0, help='list cells whose first run takes longer, in seconds (default 5)')
     ap.add_argument('--sanitize', default=str(Path(__file__).with_name('output_sanitize.cfg')))
     ap.add_argument('--timeout', type=int, default=900, help='seconds per cell (default 900)')
+    ap.add_argument('--save', metavar='DIR', help='also write each fresh notebook, cleaned, into DIR (tools/output_spread.py reads them)')
+    ap.add_argument('--first-run-only', action='store_true', help='skip the second run of each cell and the bottom-up pass (for measuring)')
     args = ap.parse_args()
     if args.workers < 1: sys.exit('error: --workers must be at least 1')
     if not Path(args.sanitize).is_file(): sys.exit(f"error: --sanitize {args.sanitize}: no such file")
+    try: Patterns(args.sanitize)
+    except (ValueError, re.error, configparser.Error) as e: sys.exit(f"error: --sanitize: {e}")
+    if args.save:
+        if Path(args.save).exists() and not Path(args.save).is_dir(): sys.exit(f"error: --save {args.save}: not a folder")
+        Path(args.save).mkdir(parents=True, exist_ok=True)
     sys.exit(asyncio.run(main_async(args)))
 
 

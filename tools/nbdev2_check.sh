@@ -3,7 +3,8 @@
 #   tools/nbdev2_check.sh [DIR]
 # DIR (default: this repository) needs settings.ini, its notebooks and its package. The check
 #   1. builds a small nbdev 2 environment once (nbdev 2.4.14 with fastcore<2, execnb<0.2, ghapi<2,
-#      no torch: it cannot share .venv) and caches it in .venv-nbdev2/ beside .venv;
+#      no torch: it cannot share .venv), exactly as tools/nbdev2-lock.txt pins it, and caches it in
+#      .venv-nbdev2/ beside .venv;
 #   2. copies settings.ini and the notebooks to a scratch folder and runs nbdev 2's nbdev_export
 #      there, into an empty package folder;
 #   3. requires every .py file it writes (modules, _modidx.py, __init__.py) to equal DIR's, and no
@@ -16,11 +17,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ENV="${NBDEV2_VENV:-$ROOT/.venv-nbdev2}"
 PYTHON="${PYTHON:-python3}"
+# What the environment needs; tools/lock.py resolves it into tools/nbdev2-lock.txt, which is what gets installed.
 SPEC='nbdev==2.4.14 fastcore<2 execnb<0.2 ghapi<2'
+LOCKFILE="$ROOT/tools/nbdev2-lock.txt"
 
 BUILD_ONLY=
 case "${1:-}" in
-  -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
+  -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0;;
   --build) BUILD_ONLY=1; shift;;
 esac
 [ $# -le 1 ] || { echo "error: usage: tools/nbdev2_check.sh [DIR]" >&2; exit 2; }
@@ -28,20 +31,21 @@ DIR="${1:-$ROOT}"
 [ -f "$DIR/settings.ini" ] || { echo "error: $DIR/settings.ini not found: nothing to check" >&2; exit 2; }
 DIR="$(cd "$DIR" && pwd)"
 
-build_env() {  # create $ENV once; rebuild when SPEC changes; one builder at a time
+build_env() {  # create $ENV once from the lock; rebuild when the lock changes; one builder at a time
   mkdir -p "$ENV"
   exec 9>"$ENV/.lock"
   flock 9
-  if [ "$(cat "$ENV/.installed" 2>/dev/null)" != "$SPEC" ]; then
-    echo "building $ENV ($SPEC) ..." >&2
+  [ -f "$LOCKFILE" ] || { echo "error: $LOCKFILE not found (make it with: make lock)" >&2; exit 1; }
+  local stamp; stamp="$(sha256sum "$LOCKFILE" | cut -c1-64)"
+  if [ "$(cat "$ENV/.installed" 2>/dev/null)" != "$stamp" ]; then
+    echo "building $ENV ($SPEC, exact versions from ${LOCKFILE#"$ROOT"/}) ..." >&2
     "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
     rm -f "$ENV/.installed"
     "$PYTHON" -m venv "$ENV"
-    # shellcheck disable=SC2086
-    if ! "$ENV/bin/pip" install -q $SPEC > "$ENV/.pip.log" 2>&1; then
-      echo "error: could not install $SPEC into $ENV (see $ENV/.pip.log)" >&2; exit 1
+    if ! "$ENV/bin/pip" install -q --require-hashes -r "$LOCKFILE" > "$ENV/.pip.log" 2>&1; then
+      echo "error: could not install $LOCKFILE into $ENV (see $ENV/.pip.log)" >&2; exit 1
     fi
-    echo "$SPEC" > "$ENV/.installed"
+    echo "$stamp" > "$ENV/.installed"
   fi
   flock -u 9
 }

@@ -4,10 +4,13 @@
 #   2. nbdev-export changes no file, every module has a notebook, nbdev 2's nbdev_export writes the
 #      same files (tools/nbdev2_check.sh, which also checks __version__ against settings.ini), clean/
 #      holds what the student-copy generator would write now, and exercises/ holds the learner
-#      editions that nbgrader's ClearSolutions makes from exercises/solutions/ now
+#      editions that nbgrader's ClearSolutions makes from exercises/solutions/ now, and the locks
+#      (requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and the nbdev 2 SPEC
+#      (tools/lock.py --check)
 #   3. every notebook runs ONCE, in one kernel (tools/check_outputs.py, 2 notebooks at a time):
 #      it runs top to bottom; its committed outputs equal the outputs of that run (volatile parts
-#      sanitised); every cell prints the same when run twice in a row; re-running the cells from
+#      sanitised; in the few cells that tools/output_sanitize.cfg names, numbers within a tolerance
+#      measured across CPUs, everything else exact); every cell prints the same when run twice in a row; re-running the cells from
 #      the last to the first raises nothing. A student copy in clean/ runs only where its run
 #      proves more than its lesson's (see the tool's docstring): today the handouts appendix's
 #      copy, whose code reads the notebooks beside it.
@@ -82,11 +85,11 @@ PY
 
 export_stage() {
   unchanged_by nbdev-export && modules_have_notebooks && bash tools/nbdev2_check.sh &&
-  mnist-linear-handouts --check && python tools/exercises.py --check
+  mnist-linear-handouts --check && python tools/exercises.py --check && python tools/lock.py --check
 }
 
 stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
-stage "2/5 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync" export_stage
+stage "2/5 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync, locks hold" export_stage
 stage "3/5 notebooks run once (outputs true, safe twice and upward)" \
       python tools/check_outputs.py nbs --derived clean --workers "$WORKERS"
 stage "4/5 exercises (right with solutions, not done yet without)" \

@@ -1,0 +1,120 @@
+"""The lock files: exact versions, with hashes, of every package that `make setup` installs.
+
+    python tools/lock.py            refresh both locks from settings.ini (needs uv and the package index)
+    python tools/lock.py --check    check that both locks still satisfy what they were made from
+
+settings.ini keeps the ranges (`requirements`, `dev_requirements`) for anyone who installs the package
+with pip. `make setup` and `.ci/run` install exact versions instead, from two locks:
+  requirements-lock.txt        settings.ini's requirements and dev_requirements, resolved together,
+                               under the constraints of tools/lock-constraints.txt (the torch cap)
+  tools/nbdev2-lock.txt        the small nbdev 2 environment of tools/nbdev2_check.sh (its SPEC)
+
+Both are made by `uv pip compile --universal --generate-hashes`: one resolution for every platform
+(Linux and macOS, Intel and ARM, Windows) and every Python from settings.ini's min_python on, with
+environment markers where a platform needs something else (torch's CUDA libraries on Linux only,
+for example), and every file's sha256, so that pip installs them in hash-checking mode.
+
+--check needs no network: for the Python running it, every requirement of settings.ini (and of the
+nbdev 2 SPEC, and every constraint) must be pinned in its lock, at a version inside its range.
+Exit status 0 when both locks hold, 1 with one line per problem, 2 on a missing file.
+"""
+import argparse, configparser, re, shutil, subprocess, sys, tempfile
+from pathlib import Path
+
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCK = ROOT/'requirements-lock.txt'
+NBDEV2_LOCK = ROOT/'tools'/'nbdev2-lock.txt'
+CONSTRAINTS = ROOT/'tools'/'lock-constraints.txt'
+NBDEV2_SCRIPT = ROOT/'tools'/'nbdev2_check.sh'
+
+
+def settings():
+    cp = configparser.ConfigParser(delimiters=['='])
+    if not cp.read(ROOT/'settings.ini', encoding='utf-8'): fail(2, f"{ROOT/'settings.ini'} not found")
+    return cp['DEFAULT']
+
+
+def fail(code, msg): print(f'error: {msg}', file=sys.stderr); sys.exit(code)
+
+
+def project_requirements():
+    cfg = settings()
+    return cfg.get('requirements', '').split() + cfg.get('dev_requirements', '').split(), cfg['min_python']
+
+
+def nbdev2_spec():
+    m = re.search(r"^SPEC='([^']+)'", NBDEV2_SCRIPT.read_text(), re.M)
+    if not m: fail(2, f'{NBDEV2_SCRIPT} has no SPEC line')
+    return m[1].split()
+
+
+def constraints():
+    if not CONSTRAINTS.is_file(): return []
+    return [l.split('#')[0].strip() for l in CONSTRAINTS.read_text().splitlines() if l.split('#')[0].strip()]
+
+
+def pins(lock):
+    "{canonical name: [(version, marker or None)]} of a lock written by uv pip compile."
+    res = {}
+    for line in lock.read_text().splitlines():
+        if not line or line[0] in ' #-': continue
+        req, _, marker = line.rstrip(' \\').partition(';')
+        m = re.fullmatch(r'([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)', req.strip())
+        if not m: continue
+        res.setdefault(canonicalize_name(m[1]), []).append((Version(m[2]), Marker(marker.strip()) if marker.strip() else None))
+    return res
+
+
+def problems(lock, wanted):
+    "What in `wanted` (requirement strings) the lock does not satisfy for this Python and platform."
+    if not lock.is_file(): return [f'{lock.name} is missing: run `make lock`']
+    pinned, found = pins(lock), []
+    for text in wanted:
+        r = Requirement(text)
+        if r.marker is not None and not r.marker.evaluate(): continue
+        here = [v for v, m in pinned.get(canonicalize_name(r.name), []) if m is None or m.evaluate()]
+        if not here: found.append(f'{lock.name} pins no version of {r.name} for this platform; {text!r} needs one'); continue
+        bad = [v for v in here if not r.specifier.contains(v, prereleases=True)]
+        if bad: found.append(f'{lock.name} pins {r.name}=={bad[0]}, outside {text!r}')
+    return found
+
+
+def compile_lock(inputs, out, min_python, extra=()):
+    uv = shutil.which('uv')
+    if uv is None: fail(2, 'uv is not installed here; `make lock` installs it into .venv first')
+    with tempfile.TemporaryDirectory() as d:
+        src = Path(d)/'requirements.in'
+        src.write_text('\n'.join(inputs) + '\n')
+        cmd = [uv, 'pip', 'compile', '--universal', '--generate-hashes', '--python-version', min_python,
+               '--no-header', '--quiet', *extra, str(src), '-o', str(out)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode: fail(1, f"uv pip compile failed for {out.name}:\n{r.stderr.strip()}")
+    body = out.read_text()
+    head = (f'# Made by `make lock` (python tools/lock.py) from {", ".join(inputs)}.\n'
+            '# Do not edit by hand; `python tools/lock.py --check` checks it against what it was made from.\n')
+    out.write_text(head + body.replace(str(src), 'requirements.in'))
+
+
+def main():
+    ap = argparse.ArgumentParser(description='Refresh or check the lock files (exact versions with hashes).')
+    ap.add_argument('--check', action='store_true', help='only check that the locks satisfy settings.ini and the nbdev 2 SPEC')
+    args = ap.parse_args()
+    reqs, min_python = project_requirements()
+    if not args.check:
+        extra = ['-c', str(CONSTRAINTS)] if CONSTRAINTS.is_file() else []
+        compile_lock(reqs, LOCK, min_python, extra)
+        compile_lock(nbdev2_spec(), NBDEV2_LOCK, min_python)
+    found = problems(LOCK, reqs + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec())
+    for p in found: print(p)
+    if found: sys.exit(1)
+    n = len(pins(LOCK)), len(pins(NBDEV2_LOCK))
+    print(f"{'locks refreshed' if not args.check else 'locks hold'}: {LOCK.name} pins {n[0]} packages, "
+          f"{NBDEV2_LOCK.name} {n[1]}; every requirement of settings.ini and the nbdev 2 SPEC is inside its range")
+
+
+if __name__ == '__main__': main()
