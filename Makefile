@@ -35,10 +35,17 @@ run: data
 # kernel "python3" is .venv's Python; the environment is also registered as the kernel "mnist-linear"
 # for other front ends (VS Code, a JupyterLab installed elsewhere). LABARGS passes options on,
 # for example LABARGS="--no-browser --port 8890".
+# A classroom may be offline: a settings override inside .venv sets the notification plugin's fetchNews
+# to "false", so JupyterLab never asks whether to fetch Jupyter's news, and news_url=None stops the
+# server from fetching any news feed. As root (many containers), Jupyter refuses to start without
+# --allow-root, so it is added then, and only then.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/mnist-linear.json
 lab: data
 	$(BIN)/python -m ipykernel install --user --name mnist-linear --display-name "mnist-linear (.venv)" > /dev/null
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}' > $(LAB_OVERRIDES)
 	@echo "kernel 'mnist-linear' registered; starting JupyterLab in nbs/ (stop it with Ctrl-C)"
-	$(BIN)/jupyter lab --notebook-dir=nbs $(LABARGS)
+	$(BIN)/jupyter lab --notebook-dir=nbs --LabApp.news_url=None $(if $(filter 0,$(shell id -u)),--allow-root) $(LABARGS)
 
 # Maintainers: refresh the locks (requirements-lock.txt, tools/nbdev2-lock.txt) from settings.ini's ranges and the
 # nbdev 2 SPEC, with uv's universal resolution (one lock for Linux, macOS and Windows, Intel and ARM). uv lives in

@@ -32,7 +32,8 @@ t0 = time.perf_counter()
 import torch
 from fastai.torch_core import set_seed
 from mnist_linear.cli import plot_curves, plot_weights
-from mnist_linear.data import get_mnist_sample, mnist_3s_7s
+from mnist_linear.data import mnist_3s_7s
+from mnist_linear.files import get_mnist_sample
 from mnist_linear.baseline import baseline_accuracy
 from mnist_linear.training import init_params, train_linear
 if model == 'net': from mnist_linear.net import train_net

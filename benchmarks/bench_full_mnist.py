@@ -17,8 +17,9 @@ import numpy as np
 from PIL import Image
 
 from bench_install import bench_install, report_install, arguments, timed
-from mnist_linear.data import get_mnist_sample, mnist_3s_7s, png_files
-from mnist_linear.digits import MNIST_COUNTS, get_mnist, mnist_all_digits
+from mnist_linear.data import mnist_3s_7s
+from mnist_linear.digits import mnist_all_digits
+from mnist_linear.files import MNIST_COUNTS, get_mnist, get_mnist_sample, png_files
 
 
 def pil_pixels(path, split):

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from mnist_linear.data import EXPECTED_COUNTS, _read_checked, get_mnist_sample, install_archive, mnist_3s_7s
+from mnist_linear.data import mnist_3s_7s
+from mnist_linear.files import EXPECTED_COUNTS, _read_checked, get_mnist_sample, install_archive
 
 
 def timed(f):

@@ -241,8 +241,8 @@ def check_mnist_distance(mnist_distance, debug=False):
             (d.abs().mean(), "that is one number for the whole stack. Average over the last two axes only, "
                              "the rows and columns of each image: `.mean((-1,-2))`."),
             (d.mean((-1,-2)), "positive and negative differences cancel out: take `.abs()` before the mean."),
-            (d.pow(2).mean((-1,-2)).sqrt(), "that is the root mean squared error (the L2 norm). The lesson's "
-                                            "distance is the mean absolute difference (L1): `(a-b).abs().mean((-1,-2))`."),
+            (d.pow(2).mean((-1,-2)).sqrt(), "that is the root mean squared error (RMSE). The lesson's "
+                                            "distance is the mean absolute difference: `(a-b).abs().mean((-1,-2))`."),
             (d.pow(2).mean((-1,-2)), "that is the mean squared error. The lesson's distance is the mean absolute "
                                      "difference: `(a-b).abs().mean((-1,-2))`."),
             (d.abs().sum((-1,-2)), "that is a sum over the 784 pixels; take the mean, as the lesson does."),

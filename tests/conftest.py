@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from mnist_linear.data import get_mnist_sample, mnist_3s_7s
+from mnist_linear.data import mnist_3s_7s
+from mnist_linear.files import get_mnist_sample
 
 
 @pytest.fixture(scope='session')

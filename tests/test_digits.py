@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from fastai.torch_core import set_seed
 
-from mnist_linear.data import MnistSampleError
-from mnist_linear.digits import (MNIST_COUNTS, cross_entropy, digits_accuracy, get_mnist, install_mnist, log_softmax,
-                                 mnist_all_digits, mnist_dir, softmax, train_all_digits, train_epoch_loss, validate_digits)
+from mnist_linear.digits import (cross_entropy, digits_accuracy, log_softmax, mnist_all_digits, softmax, train_all_digits,
+                                 train_epoch_loss, validate_digits)
+from mnist_linear.files import MNIST_COUNTS, MnistSampleError, get_mnist, install_mnist, mnist_dir
 from mnist_linear.training import init_params, make_linear1, mnist_dls
 
 ROOT = Path(__file__).parent.parent

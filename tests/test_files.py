@@ -1,0 +1,419 @@
+"Tests of `mnist_linear.files` (appendix 93): reading PNGs ourselves, checking a sample, and `install_sample` on archives built from the real MNIST_SAMPLE."
+import gzip, io, os, re, shutil, socket, struct, tarfile, tempfile, urllib.error, zlib
+from pathlib import Path
+
+import fastdownload.core
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import mnist_linear.files as mf
+from fastai.data.external import fastai_cfg
+from mnist_linear.data import load_digits, mnist_3s_7s
+from mnist_linear.files import (EXPECTED_COUNTS, MnistSampleError, check_sample, get_mnist_sample, install_archive,
+                                install_sample, png_files, png_pixels, png_unfilter, sample_dir)
+from conftest import tar_member
+
+# --- listing and finding the sample -----------------------------------------------------------
+
+def test_png_files_is_the_sorted_glob(sample_path):
+    for split, digit in EXPECTED_COUNTS:
+        folder = sample_path/split/digit
+        assert png_files(folder) == sorted(folder.glob('*.png'))
+
+
+def test_get_mnist_sample_is_the_untar_data_folder(sample_path):
+    assert sample_path == sample_dir()
+    assert check_sample(sample_path) == EXPECTED_COUNTS
+
+
+def test_the_old_import_paths_still_work():
+    "The reader and installers moved here from lessons 00 and 06; the names those modules exported still reach the same objects."
+    import mnist_linear.data as data, mnist_linear.digits as digits
+    for name in ('MnistSampleError', 'EXPECTED_COUNTS', 'sample_dir', 'png_unfilter', 'png_pixels', 'png_files',
+                 'check_sample', 'install_archive', 'install_sample', 'get_mnist_sample'):
+        assert name in data.__all__ and getattr(data, name) is getattr(mf, name), name
+    for name in ('MNIST_COUNTS', 'mnist_dir', 'install_mnist', 'get_mnist'):
+        assert name in digits.__all__ and getattr(digits, name) is getattr(mf, name), name
+
+# --- png_pixels on a real digit, re-encoded every way PNG allows --------------------------------
+
+SIG = b'\x89PNG\r\n\x1a\n'
+
+
+def chunk(kind, body): return struct.pack('>I', len(body)) + kind + body + struct.pack('>I', zlib.crc32(kind + body))
+
+
+def png(scanlines, w=28, h=28, depth=8, colour=0, interlace=0, ihdr=None, idat=None):
+    "A PNG file around `scanlines` (filter byte + row, for every row), or around raw `idat` bytes."
+    ihdr = ihdr if ihdr is not None else struct.pack('>IIBBBBB', w, h, depth, colour, 0, 0, interlace)
+    idat = idat if idat is not None else zlib.compress(scanlines)
+    return SIG + chunk(b'IHDR', ihdr) + chunk(b'IDAT', idat) + chunk(b'IEND', b'')
+
+
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def filtered(img, filters):
+    "PNG scanlines of the 2-d uint8 array `img`, row i stored with filter `filters[i]` (0 none, 1 sub, 2 up, 3 average, 4 paeth)."
+    out, prev = bytearray(), [0]*img.shape[1]
+    for row, f in zip(img.tolist(), filters):
+        out.append(f)
+        for x, v in enumerate(row):
+            a, b, c = (row[x-1] if x else 0), prev[x], (prev[x-1] if x else 0)
+            pred = [0, a, b, (a + b)//2, paeth(a, b, c)][f]
+            out.append((v - pred) % 256)
+        prev = row
+    return bytes(out)
+
+
+ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+
+
+@pytest.fixture(scope='module')
+def digit(sample_path):
+    "A real 7: its file's bytes and the pixels PIL decodes from it."
+    f = png_files(sample_path/'valid'/'7')[3]
+    return f.read_bytes(), np.asarray(Image.open(f))
+
+
+def test_png_pixels_of_a_real_file(digit):
+    data, img = digit
+    assert png_pixels(data) == img.tobytes()
+
+
+@pytest.mark.parametrize('filters', [[1]*28, [2]*28, [3]*28, [4]*28, [i % 5 for i in range(28)]])
+def test_png_pixels_undoes_every_filter_like_pil(digit, filters):
+    _, img = digit
+    f = png(filtered(img, filters))
+    assert png_pixels(f) == img.tobytes()
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(f))), img)
+
+
+@pytest.mark.parametrize('few', [0, 10**9], ids=['numpy-columns', 'python-columns'])
+def test_png_unfilter_undoes_a_batch_of_mixed_filters(sample_path, few, monkeypatch):
+    "Twelve real digits, each row with its own filter (all five, seeded), undone in one call: PIL's pixels, image by image; both ways of undoing Average and Paeth."
+    monkeypatch.setattr(mf, '_FEW', few)
+    rng = np.random.default_rng(0)
+    imgs = [np.asarray(Image.open(f)) for f in png_files(sample_path/'valid'/'3')[:12]]
+    rows = np.stack([np.frombuffer(filtered(img, rng.integers(0, 5, 28).tolist()), np.uint8).reshape(28, 29) for img in imgs])
+    assert set(rows[:, :, 0].ravel().tolist()) == {0, 1, 2, 3, 4}
+    assert np.array_equal(png_unfilter(rows), np.stack(imgs))
+
+
+@pytest.mark.parametrize('few', [0, 10**9], ids=['numpy-columns', 'python-columns'])
+def test_png_unfilter_breaks_paeth_ties_as_png_says(few, monkeypatch):
+    "Seeded noise, not a digit: neighbours at equal distances from a + b - c are common in it, so Paeth's tie order (a, then b, then c) matters; PIL decodes the same PNGs."
+    monkeypatch.setattr(mf, '_FEW', few)
+    rng = np.random.default_rng(1)
+    noise = [rng.integers(0, 256, (28, 28), dtype=np.uint8) for _ in range(10)]
+    files = [png(filtered(img, [4, 3]*14)) for img in noise]
+    rows = np.stack([np.frombuffer(mf._png_scanlines(f), np.uint8).reshape(28, 29) for f in files])
+    assert np.array_equal(png_unfilter(rows), np.stack([np.asarray(Image.open(io.BytesIO(f))) for f in files]))
+
+
+def test_png_pixels_reads_an_interlaced_png(digit):
+    _, img = digit
+    lines = b''.join(filtered(img[y0::dy, x0::dx], [i % 5 for i in range(28)]) for x0, y0, dx, dy in ADAM7)
+    assert png_pixels(png(lines, interlace=1)) == img.tobytes()
+
+
+def scanlines_of(img): return filtered(img, [0]*img.shape[0])
+
+
+def flip_bit(data, at): b = bytearray(data); b[at] ^= 1; return bytes(b)
+
+
+BAD_PNGS = {
+    'not a png':        (lambda d, img: b'GIF89a' + d[6:], 'is not a PNG file'),
+    'truncated':        (lambda d, img: d[:100], 'is truncated'),
+    'one bit flipped':  (lambda d, img: flip_bit(d, 60), "checksum of its 'IDAT' chunk is wrong"),
+    'header bit':       (lambda d, img: flip_bit(d, 20), "checksum of its 'IHDR' chunk is wrong"),
+    'no IHDR first':    (lambda d, img: SIG + chunk(b'tEXt', b'a\0b') + d[8:], 'does not start with an IHDR'),
+    '32x32':            (lambda d, img: png(scanlines_of(np.zeros((32, 32), np.uint8)), 32, 32), 'is 32x32 8-bit greyscale, expected 28x28 8-bit greyscale'),
+    'RGB':              (lambda d, img: png(scanlines_of(np.repeat(img, 3, 1)), colour=2), 'is 28x28 8-bit RGB, expected'),
+    '16-bit':           (lambda d, img: png(scanlines_of(np.repeat(img, 2, 1)), depth=16), 'is 28x28 16-bit greyscale, expected'),
+    '4-bit (PIL: L)':   (lambda d, img: png(scanlines_of(img[:, :14]//16), depth=4), 'is 28x28 4-bit greyscale, expected'),
+    'pixels missing':   (lambda d, img: png(scanlines_of(img[:27])), 'holds 783 bytes of pixel data, expected 812'),
+    'pixels too many':  (lambda d, img: png(scanlines_of(np.zeros((2000, 28), np.uint8))), 'holds 1624 bytes of pixel data, expected 812'),
+    'not zlib':         (lambda d, img: png(b'', idat=b'not zlib data'), 'does not decompress'),
+    'unknown filter':   (lambda d, img: png(b'\x07' + scanlines_of(img)[1:]), 'a row has filter type 7; PNG has types 0 to 4'),
+    'unknown method':   (lambda d, img: png(b'', ihdr=struct.pack('>IIBBBBB', 28, 28, 8, 0, 1, 0, 0)), 'unknown compression'),
+}
+
+
+@pytest.mark.parametrize('case', BAD_PNGS)
+def test_png_pixels_refuses(digit, case):
+    make, message = BAD_PNGS[case]
+    with pytest.raises(ValueError, match=re.escape(message)): png_pixels(make(*digit))
+
+
+def copy_some(sample_path, dest, split='valid', digit='7', n=5):
+    "A small folder of real PNGs: the first `n` of `split/digit`."
+    (dest/split/digit).mkdir(parents=True)
+    for f in png_files(sample_path/split/digit)[:n]: shutil.copy2(f, dest/split/digit/f.name)
+    return dest
+
+
+def test_check_sample_names_a_corrupt_or_missing_file(sample_path, tmp_path):
+    p = copy_some(sample_path, tmp_path/'s')
+    assert check_sample(p, {('valid', '7'): 5}) == {('valid', '7'): 5}
+    victim = png_files(p/'valid'/'7')[2]
+    victim.write_bytes(flip_bit(victim.read_bytes(), 60))
+    with pytest.raises(MnistSampleError, match=rf"valid/7/{victim.name} is corrupt"): check_sample(p, {('valid', '7'): 5})
+    victim.unlink()
+    with pytest.raises(MnistSampleError, match=r'valid/7 holds 4 PNG images, expected 5'): check_sample(p, {('valid', '7'): 5})
+    with pytest.raises(MnistSampleError, match=r'is missing: expected 3 images of 3s'): check_sample(p, {('valid', '3'): 3})
+
+
+def test_a_changed_png_is_never_served_stale(sample_path, tmp_path):
+    "Nothing decoded is kept between calls: a file replaced by another of the same size and mtime is read again."
+    p = copy_some(sample_path, tmp_path/'s', n=200)
+    files = png_files(p/'valid'/'7')
+    by_size = {}
+    for f in files: by_size.setdefault(f.stat().st_size, []).append(f)
+    a, b = next(fs for fs in by_size.values() if len(fs) >= 2 and fs[0].read_bytes() != fs[1].read_bytes())[:2]
+    before = load_digits(p, 'valid', 7)
+    st = a.stat()
+    a.write_bytes(b.read_bytes())
+    os.utime(a, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert a.stat().st_size == st.st_size and a.stat().st_mtime_ns == st.st_mtime_ns
+    after = load_digits(p, 'valid', 7)
+    i, j = files.index(a), files.index(b)
+    assert not torch.equal(before[i], after[i]) and torch.equal(after[i], after[j])
+    a.write_bytes(b'not a png')
+    with pytest.raises(MnistSampleError, match=rf'valid/7/{a.name} is not a PNG file'): load_digits(p, 'valid', 7)
+
+# --- missing data ----------------------------------------------------------------------------
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    "A temporary FASTAI_HOME (fastai caches its config, so the cache is cleared around the test)."
+    monkeypatch.setenv('FASTAI_HOME', str(tmp_path/'home'))
+    fastai_cfg.cache_clear()
+    yield tmp_path/'home'
+    monkeypatch.undo()
+    fastai_cfg.cache_clear()
+
+
+@pytest.mark.parametrize('failure, reason', [
+    (ConnectionRefusedError(111, 'Connection refused'), 'Connection refused'),
+    (socket.gaierror(-2, 'Name or service not known'), 'Name or service not known'),
+    (TimeoutError('timed out'), 'timed out')])
+def test_missing_data_without_network_is_one_clean_sentence(home, monkeypatch, capfd, failure, reason):
+    "fastai's real untar_data runs, progress bar and all, until the download itself fails."
+    monkeypatch.delenv('MNIST_SAMPLE_ARCHIVE', raising=False)
+    def offline(*a, **k): raise urllib.error.URLError(failure)
+    monkeypatch.setattr(fastdownload.core, 'urlsave', offline)
+    with pytest.raises(MnistSampleError) as ei: get_mnist_sample()
+    msg = str(ei.value)
+    assert msg.startswith(f"MNIST_SAMPLE is not installed at {home/'data'/'mnist_sample'} and could not be downloaded ({reason}): ")
+    assert 'internet' in msg and 'MNIST_SAMPLE_ARCHIVE=' in msg and 'install_sample(' in msg
+    assert msg.endswith('.') and '\n' not in msg and '\r' not in msg
+    assert ei.value.__suppress_context__, "the urllib error must not be chained into the traceback"
+    out, err = capfd.readouterr()
+    assert (out, err) == ('', ''), 'nothing else is printed: no stray progress-bar character'
+
+
+def test_a_working_download_still_shows_its_progress_bar(home, monkeypatch, capfd):
+    "Only fastprogress's one-character console test is dropped; the bar itself reaches the console."
+    monkeypatch.delenv('MNIST_SAMPLE_ARCHIVE', raising=False)
+    def fake_download(url, dest, reporthook=None, timeout=None):
+        for i in range(3): reporthook(i, 1000, 3000)
+        raise urllib.error.URLError(ConnectionResetError(104, 'Connection reset by peer'))
+    monkeypatch.setattr(fastdownload.core, 'urlsave', fake_download)
+    with pytest.raises(MnistSampleError, match=r'\(Connection reset by peer\)'): get_mnist_sample()
+    out, _ = capfd.readouterr()
+    assert out.startswith('\r |---') and '|█████' in out and '[1000/3000' in out
+
+
+# --- install_sample --------------------------------------------------------------------------
+
+def files_under(p): return sorted(str(f.relative_to(p)) for f in Path(p).rglob('*'))
+
+
+def assert_refused(archive, home, match):
+    "The archive is refused with a clear error; nothing is installed and nothing is written outside `home`."
+    outside_before = [f for f in files_under(home.parent) if not f.startswith('home')]
+    with pytest.raises(MnistSampleError, match=match): install_sample(archive)
+    outside_after = [f for f in files_under(home.parent) if not f.startswith('home')]
+    assert outside_after == outside_before
+    assert not (home/'data').exists() or list((home/'data').iterdir()) == [], 'nothing, not even a temporary folder, is left behind'
+
+
+def test_archive_env_installs_on_first_use_and_install_sample_replaces_it(home, monkeypatch, good_archive, data):
+    "Two full installs of the real sample, in one test: each writes 14,434 files."
+    monkeypatch.setenv('MNIST_SAMPLE_ARCHIVE', str(good_archive))
+    def no_download(*a, **k): raise AssertionError('must not download when MNIST_SAMPLE_ARCHIVE is set')
+    monkeypatch.setattr(mf, 'untar_data', no_download)
+    p = get_mnist_sample()
+    assert p == home/'data'/'mnist_sample'
+    assert check_sample(p) == EXPECTED_COUNTS
+    assert sorted(f.name for f in (home/'data').iterdir()) == ['mnist_sample']
+    assert all(torch.equal(a, b) for a, b in zip(mnist_3s_7s(p), data)), 'the installed images are the real ones'
+    # installing again replaces the folder in place
+    assert install_sample(good_archive) == p and check_sample(p) == EXPECTED_COUNTS
+    assert sorted(f.name for f in (home/'data').iterdir()) == ['mnist_sample']
+
+
+def test_install_works_in_a_temporary_folder_beside_the_target(home, tmp_path, sample_tar, monkeypatch):
+    made = []
+    def spy(*a, **k):
+        made.append(Path(tempfile_mkdtemp(*a, **k))); return str(made[-1])
+    tempfile_mkdtemp = tempfile.mkdtemp
+    monkeypatch.setattr(tempfile, 'mkdtemp', spy)
+    sevens = sample_tar.names('mnist_sample/valid/7/')
+    a = sample_tar.write(tmp_path/'small.tgz', sample_tar.variant(skip=set(sample_tar.names('mnist_sample/train/'))
+                                                                  | set(sample_tar.names('mnist_sample/valid/3'))))
+    assert install_sample(a, {('valid', '7'): len(sevens)}) == home/'data'/'mnist_sample'
+    assert [m.parent for m in made] == [home/'data'] and not made[0].exists()
+
+
+def test_install_archive_takes_another_layout(home, tmp_path, sample_tar, data):
+    "The full MNIST's layout (mnist_png/training/<digit>/, testing/<digit>/), here with a few real images."
+    threes, sevens = sample_tar.names('mnist_sample/train/3/')[:6], sample_tar.names('mnist_sample/valid/7/')[:4]
+    members = [tar_member(n.replace('mnist_sample/train/', 'mnist_png/training/'), sample_tar.data[n]) for n in threes]
+    members += [tar_member(n.replace('mnist_sample/valid/', 'mnist_png/testing/'), sample_tar.data[n]) for n in sevens]
+    a = sample_tar.write(tmp_path/'mnist_png.tgz', b''.join(members) + bytes(1024))
+    spec = {('training', '3'): 6, ('testing', '7'): 4}
+    dest = install_archive(a, 'mnist_png', spec, dest=tmp_path/'elsewhere'/'mnist_png')
+    assert dest == tmp_path/'elsewhere'/'mnist_png' and check_sample(dest, spec) == spec
+    assert torch.equal(load_digits(dest, 'training', 3).view(-1, 784), data.train_x[:6])
+    assert torch.equal(load_digits(dest, 'testing', 7).view(-1, 784), data.valid_x[1010:1014])
+    assert not (home/'data'/'mnist_png').exists()
+    assert install_archive(a, 'mnist_png', spec) == home/'data'/'mnist_png'    # by default into fastai's data folder
+    with pytest.raises(MnistSampleError, match='not under mnist_sample/'): install_sample(a)
+
+
+def tarfile_listing(path):
+    "What Python's tarfile reads from the archive at `path`, in the form of `_tar_members`."
+    with tarfile.open(path, 'r:*') as tf:
+        return [(m.name, 'file' if m.isfile() else 'folder' if m.isdir() else 'other',
+                 tf.extractfile(m).read() if m.isfile() else None) for m in tf]
+
+
+def test_the_quick_tar_reader_reads_what_tarfile_reads(good_archive, sample_tar):
+    assert mf._plain_tar(sample_tar.tar) is not None, "the real archive's layout takes the quick path"
+    assert list(mf._tar_members(good_archive)) == tarfile_listing(good_archive)
+
+
+@pytest.mark.parametrize('fmt, mode, quick', [
+    (tarfile.USTAR_FORMAT, 'w:gz', True),      # a long path split into ustar's prefix and name
+    (tarfile.USTAR_FORMAT, 'w', True),         # not compressed
+    (tarfile.GNU_FORMAT, 'w:gz', False),       # GNU's extra header for a long name
+    (tarfile.PAX_FORMAT, 'w:gz', False),       # pax headers (fractional mtimes)
+    (tarfile.USTAR_FORMAT, 'w:bz2', False)])   # another compression
+def test_every_tar_format_reads_the_same(tmp_path, sample_tar, fmt, mode, quick):
+    "Anything the quick reader does not handle goes to tarfile whole; both give the same members."
+    a = tmp_path/'a.tar'
+    with tarfile.open(a, mode, format=fmt) as tf:
+        for i, name in enumerate(sample_tar.names('mnist_sample/valid/7/')[:3]):
+            arc = name if i else 'mnist_sample/' + 'd'*120 + '/7.png'
+            ti = tarfile.TarInfo(arc); ti.size, ti.mtime = len(sample_tar.data[name]), 1577836800.5
+            tf.addfile(ti, io.BytesIO(sample_tar.data[name]))
+    raw = a.read_bytes()
+    assert (mf._plain_tar(gzip.decompress(raw) if raw[:2] == b'\x1f\x8b' else raw) is not None) == quick
+    assert list(mf._tar_members(a)) == tarfile_listing(a)
+    assert [n for n, _, _ in tarfile_listing(a)][0] == 'mnist_sample/' + 'd'*120 + '/7.png'
+
+
+def test_refuses_parent_member(home, tmp_path, sample_tar):
+    a = sample_tar.write(tmp_path/'evil.tgz', tar_member('mnist_sample/labels.csv', b'x') + tar_member('../evil', b'x') + bytes(1024))
+    assert_refused(a, home, 'outside the target')
+    assert not (tmp_path/'evil').exists() and not (home/'evil').exists()
+
+
+def test_refuses_absolute_member(home, tmp_path, sample_tar):
+    target = tmp_path/'abs_evil'
+    a = sample_tar.write(tmp_path/'abs.tgz', tar_member(str(target), b'x') + bytes(1024))
+    assert_refused(a, home, 'absolute path')
+    assert not target.exists()
+
+
+@pytest.mark.parametrize('kind, attrs', [
+    ('symlink', dict(type=tarfile.SYMTYPE, linkname='/etc')),
+    ('hard link', dict(type=tarfile.LNKTYPE, linkname='mnist_sample/labels.csv')),
+    ('device', dict(type=tarfile.CHRTYPE, devmajor=1, devminor=3)),
+    ('fifo', dict(type=tarfile.FIFOTYPE))])
+def test_refuses_links_and_special_files(home, tmp_path, sample_tar, kind, attrs):
+    "Planted in the real archive, right after its first image."
+    first = sample_tar.names('mnist_sample/train/3/')[0]
+    a = sample_tar.write(tmp_path/'special.tgz', sample_tar.variant(after={first: tar_member('mnist_sample/train/3/x.png', **attrs)}))
+    assert_refused(a, home, 'link or special file')
+
+
+def test_refuses_member_outside_mnist_sample(home, tmp_path, sample_tar):
+    a = sample_tar.write(tmp_path/'other.tgz', sample_tar.variant(after={'mnist_sample/labels.csv': tar_member('other/readme.txt', b'x')}))
+    assert_refused(a, home, 'not under mnist_sample')
+
+
+def test_refuses_an_archive_without_the_folder(home, tmp_path, sample_tar):
+    assert_refused(sample_tar.write(tmp_path/'empty.tgz', bytes(1024)), home, 'holds no mnist_sample/ folder')
+
+
+def test_refuses_truncated_archive(home, tmp_path, good_archive):
+    a = tmp_path/'truncated.tgz'
+    a.write_bytes(good_archive.read_bytes()[: good_archive.stat().st_size // 2])
+    assert_refused(a, home, 'truncated or corrupt')
+
+
+def test_refuses_a_file_that_is_not_an_archive(home, tmp_path, digit):
+    a = tmp_path/'digit.tgz'
+    a.write_bytes(digit[0])
+    assert_refused(a, home, 'could not be read')
+
+
+def test_refuses_archive_with_one_image_missing(home, tmp_path, sample_tar):
+    gone = sample_tar.names('mnist_sample/valid/7/')[5]
+    a = sample_tar.write(tmp_path/'missing.tgz', sample_tar.variant(skip={gone}))
+    assert_refused(a, home, r'valid/7 holds 1027 PNG images, expected 1028')
+
+
+def test_refuses_archive_with_a_folder_missing(home, tmp_path, sample_tar):
+    a = sample_tar.write(tmp_path/'nofolder.tgz', sample_tar.variant(skip=set(sample_tar.names('mnist_sample/valid/3'))))
+    assert_refused(a, home, r'mnist_sample/valid/3 is missing')
+
+
+def test_refuses_32x32_image(home, tmp_path, sample_tar):
+    victim = sample_tar.names('mnist_sample/train/3/')[0]
+    big = io.BytesIO()
+    Image.fromarray(np.zeros((32, 32), dtype=np.uint8), mode='L').save(big, format='PNG')
+    a = sample_tar.write(tmp_path/'big.tgz', sample_tar.variant(replace={victim: tar_member(victim, big.getvalue())}))
+    assert_refused(a, home, rf"train/3/{Path(victim).name} is 32x32 8-bit greyscale, expected 28x28 8-bit greyscale")
+
+
+def test_refuses_a_corrupt_image(home, tmp_path, sample_tar):
+    "One flipped bit in one real image, the last one of the archive."
+    victim = sample_tar.names('mnist_sample/valid/7/')[-1]
+    a = sample_tar.write(tmp_path/'corrupt.tgz', sample_tar.variant(replace={victim: tar_member(victim, flip_bit(sample_tar.data[victim], 60))}))
+    assert_refused(a, home, rf"valid/7/{Path(victim).name} is corrupt \(the checksum")
+
+
+def test_refuses_an_image_with_an_unknown_row_filter(home, tmp_path, sample_tar, digit):
+    "A well-formed PNG (every checksum right) whose 5th row has filter type 5: the install checks every filter byte, not only the chunks."
+    victim = sample_tar.names('mnist_sample/valid/3/')[7]
+    lines = bytearray(filtered(digit[1], [i % 5 for i in range(28)]))
+    lines[4*29] = 5
+    a = sample_tar.write(tmp_path/'filter.tgz', sample_tar.variant(replace={victim: tar_member(victim, png(bytes(lines)))}))
+    assert_refused(a, home, rf"valid/3/{Path(victim).name} is corrupt \(a row has filter type 5; PNG has types 0 to 4\)")
+
+
+def test_refuses_a_member_twice(home, tmp_path, sample_tar):
+    first = sample_tar.names('mnist_sample/train/3/')[0]
+    a = sample_tar.write(tmp_path/'twice.tgz', sample_tar.variant(after={first: tar_member(first, sample_tar.data[first])}))
+    assert_refused(a, home, rf"{first!r} appears twice")
+
+
+def test_refuses_a_damaged_header(home, tmp_path, sample_tar):
+    "A flipped bit in a member's header: tarfile takes the bad checksum for the end of the archive; the counts catch it."
+    start, _ = sample_tar.spans[sample_tar.names('mnist_sample/valid/7/')[0]]
+    a = sample_tar.write(tmp_path/'header.tgz', flip_bit(sample_tar.tar, start + 30))
+    assert_refused(a, home, r'valid/7 holds 0 PNG images, expected 1028')
+
+
+def test_refuses_missing_archive_file(home, tmp_path):
+    with pytest.raises(MnistSampleError, match='does not exist'): install_sample(tmp_path/'nope.tgz')
