@@ -49,6 +49,9 @@ The lessons start from the last to the first (later lessons train longer), so th
 does not start last. A kernel's own stderr (not its cells' streams) is kept out of the report
 unless the kernel fails.
 
+Where $MNIST_KERNEL_ZYGOTE names a running tools/kernel_zygote.py (tools/pipeline.sh starts one), each kernel is forked
+from it: a fresh kernel, without the 4 s of importing PyTorch and its neighbours again (see that file's docstring).
+
 Usage: python tools/check_outputs.py NOTEBOOK_OR_FOLDER... [--derived clean] [--workers 2]
                                      [--slow 5] [--sanitize tools/output_sanitize.cfg]
                                      [--save DIR] [--first-run-only]

@@ -7,7 +7,7 @@
 #      editions that nbgrader's ClearSolutions makes from exercises/solutions/ now, and the locks
 #      (requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and the nbdev 2 SPEC
 #      (tools/lock.py --check)
-#   3. every notebook runs ONCE, in one kernel (tools/check_outputs.py, 2 notebooks at a time):
+#   3. every notebook runs ONCE, in one kernel (forked from tools/kernel_zygote.py, see below) (tools/check_outputs.py, 2 notebooks at a time):
 #      it runs top to bottom; its committed outputs equal the outputs of that run (volatile parts
 #      sanitised; in the few cells that tools/output_sanitize.cfg names, numbers within a tolerance
 #      measured across CPUs, everything else exact); every cell prints the same when run twice in a row; re-running the cells from
