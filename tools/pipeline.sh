@@ -108,3 +108,6 @@ stage "4/5 exercises (right with solutions, not done yet without)" \
 stage "5/5 pytest tests/, the answer key's check among them" \
       python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadfile tests/
 printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
+# Say so when the kernels did not come from the zygote (slower, same checks), and why.
+grep -q 'ready on' "$ZYGOTE_DIR/log" || { echo "note: the kernel zygote never started; every kernel was started the ordinary way:"; tail -3 "$ZYGOTE_DIR/log"; }
+grep 'not forking' "$ZYGOTE_DIR/log" | sort | uniq -c | sed 's/^/note: /' || true
