@@ -91,7 +91,7 @@ KEYDIR ?= _answers
 answers: setup
 	$(BIN)/mnist-linear-handouts --answers $(KEYDIR)
 
-# The README's table of stage times: run the whole pipeline, then print a Markdown table of each
+# CONTRIBUTING.md's table of stage times: run the whole pipeline, then print a Markdown table of each
 # stage's time and its ratio to `python -c 'import torch'` measured in the same run.
 .PHONY: stages
 stages: data

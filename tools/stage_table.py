@@ -1,4 +1,4 @@
-"""Run the pipeline and print the README's table of its stage times, as Markdown.
+"""Run the pipeline and print the table of its stage times in CONTRIBUTING.md ("Performance notes"), as Markdown.
 
 Machines differ in speed by up to 4x, so each time also appears as a ratio to a yardstick measured in
 the same run, just before the pipeline: `python -c 'import torch'` (the median of 3 runs, with the
