@@ -67,14 +67,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbdev.clean import clean_nb
 
-
-def zygote_kernels(km):
-    "Launch `km`'s kernel through tools/kernel_zygote.py when the pipeline runs a zygote ($MNIST_KERNEL_ZYGOTE)."
-    if not os.environ.get('MNIST_KERNEL_ZYGOTE'): return
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('kernel_zygote', Path(__file__).with_name('kernel_zygote.py'))
-    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
-    km._kernel_spec = mod.kernel_spec()
+from kernel_zygote import use_zygote          # tools/ is on sys.path: this file's own folder
 
 PIXELS = ('image/png', 'image/jpeg', 'image/gif', 'image/svg+xml')
 DIRECTIVE = re.compile(r'^\s*#\|')
@@ -268,7 +261,7 @@ class Checker(NotebookClient):
         "Talk to the kernel over Unix sockets in a private folder (no TCP ports, no warning about them)."
         km = super().create_kernel_manager()
         if os.name == 'posix' and getattr(self, 'ipc_dir', None): km.transport, km.ip = 'ipc', str(Path(self.ipc_dir)/'kernel')
-        zygote_kernels(km)
+        use_zygote(km)
         return km
 
     async def check(self, res, ref, cells, patterns, compare, twice, reverse, slow, probe, save=None):

@@ -18,7 +18,7 @@ catches it.
                                                       ordinary `python -m ipykernel_launcher` in place.
 
 tools/pipeline.sh starts the zygote for stages 3 and 4 and stops it at the end; tools/check_outputs.py and
-tools/exercises.py launch their kernels through `kernel_spec()` when $MNIST_KERNEL_ZYGOTE is set.
+tools/exercises.py launch their kernels through `use_zygote(km)` when $MNIST_KERNEL_ZYGOTE is set.
 """
 import array, json, os, signal, socket, sys
 
@@ -41,6 +41,11 @@ def kernel_spec():
     from jupyter_client.kernelspec import KernelSpec
     return KernelSpec(argv=[sys.executable, os.path.abspath(__file__), 'kernel', '-f', '{connection_file}'],
                       display_name='Python 3 (ipykernel)', language='python', env={}, metadata={})
+
+
+def use_zygote(km):
+    "Have the jupyter_client kernel manager `km` launch its kernel through the zygote, when one runs ($MNIST_KERNEL_ZYGOTE)."
+    if os.environ.get(ENV): km._kernel_spec = kernel_spec()
 
 
 # ------------------------------------------------------------------------------------------------------- the zygote
