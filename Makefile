@@ -10,16 +10,21 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run lab lessons test setup data outputs export handouts answers times lock
+.PHONY: run lab instructor-lab course lessons test setup data outputs export handouts answers times lock
 .DEFAULT_GOAL := run
 
 # Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it),
 # then the package itself without its dependencies: settings.ini's ranges are for installs with pip.
-$(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt
+# The lock holds nbgrader (the pipeline grades with it), whose JupyterLab extension and server extensions would give
+# every learner an Nbgrader menu, a Create Assignment panel and a Validate button: tools/jupyter/learner/ turns them
+# off for this environment's Jupyter (copied into $(VENV)/etc/jupyter; `make instructor-lab` turns them back on).
+LEARNER_JUPYTER := $(shell find tools/jupyter/learner -type f)
+$(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt $(LEARNER_JUPYTER)
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements-lock.txt 2>&1 | $(PIPQUIET)
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
+	mkdir -p $(VENV)/etc/jupyter && cp -R tools/jupyter/learner/. $(VENV)/etc/jupyter/
 	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbclient; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'
 	touch $@
 
@@ -39,13 +44,31 @@ run: data
 # to "false", so JupyterLab never asks whether to fetch Jupyter's news, and news_url=None stops the
 # server from fetching any news feed. As root (many containers), Jupyter refuses to start without
 # --allow-root, so it is added then, and only then.
+# nbgrader's instructor tools are off in this JupyterLab (see $(BIN)/.installed above).
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/mnist-linear.json
-lab: data
+LABOPTS := --LabApp.news_url=None $(if $(filter 0,$(shell id -u)),--allow-root) $(LABARGS)
+.PHONY: lab-prepare
+lab-prepare: data
 	$(BIN)/python -m ipykernel install --user --name mnist-linear --display-name "mnist-linear (.venv)" > /dev/null
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	echo '{"@jupyterlab/apputils-extension:notification": {"fetchNews": "false"}}' > $(LAB_OVERRIDES)
+lab: lab-prepare
 	@echo "kernel 'mnist-linear' registered; starting JupyterLab in nbs/ (stop it with Ctrl-C)"
-	$(BIN)/jupyter lab --notebook-dir=nbs --LabApp.news_url=None $(if $(filter 0,$(shell id -u)),--allow-root) $(LABARGS)
+	$(BIN)/jupyter lab --notebook-dir=nbs $(LABOPTS)
+
+# Instructors: JupyterLab with nbgrader's tools (its menu, Create Assignment, Formgrader, Validate), in COURSE if given
+# (`make course` makes one), else in exercises/. tools/jupyter/instructor/ turns them on, ahead of the learners'
+# settings in $(VENV)/etc/jupyter.
+instructor-lab: lab-prepare
+	@echo "starting JupyterLab with nbgrader's tools in $(or $(COURSE),exercises) (stop it with Ctrl-C)"
+	cd $(or $(COURSE),exercises) && JUPYTER_CONFIG_PATH="$(CURDIR)/tools/jupyter/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
+	  $(abspath $(BIN))/jupyter lab --notebook-dir=. $(LABOPTS)
+
+# Instructors: an nbgrader course folder in COURSE (a new or empty folder): the exercises' sources as one assignment
+# per lesson, nbgrader_config.py and a gradebook (tools/course.py). INSTRUCTORS.md says how to grade there.
+COURSE ?=
+course: setup
+	$(BIN)/python tools/course.py "$(COURSE)"
 
 # Maintainers: refresh the locks (requirements-lock.txt, tools/nbdev2-lock.txt) from settings.ini's ranges and the
 # nbdev 2 SPEC, with uv's universal resolution (one lock for Linux, macOS and Windows, Intel and ARM). uv lives in

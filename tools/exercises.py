@@ -1,32 +1,47 @@
 """The exercise notebooks: generate the learner's editions from their sources, check that they are in sync, run both.
 
-Layout (see README, "Exercises"):
+Layout (see README, "Exercises", and INSTRUCTORS.md, "Grading with nbgrader"):
   exercises/solutions/NN_topic.ipynb  the source of one lesson's exercises, WITH the solutions, marked the nbgrader way:
                                       `### BEGIN SOLUTION` / `### END SOLUTION` inside cells whose nbgrader metadata makes
-                                      them solution cells. An instructor can hand it to nbgrader unchanged.
+                                      them solution cells; and each check cell (a code cell starting with `check_xxx(`)
+                                      an autograded test cell (nbgrader metadata grade and locked, points > 0) that ends
+                                      with hidden tests, which call the same checks on other inputs:
+                                          check_mse(mse)
+                                          ### BEGIN HIDDEN TESTS
+                                          check_mse(mse, seed=6030)
+                                          ### END HIDDEN TESTS
+                                      Under nbgrader (autograde, validate) a check that does not say right raises, so its
+                                      cell scores nothing. An instructor can hand the source to nbgrader unchanged
+                                      (tools/course.py makes a course folder of them).
   exercises/NN_topic.ipynb            the learner's edition, generated from the source by nbgrader's own `ClearSolutions`
-                                      (each solution region becomes `# YOUR CODE HERE` / `raise NotImplementedError()`)
-                                      and `ClearOutput` preprocessors. Never edit it by hand.
+                                      (each solution region becomes `# YOUR CODE HERE` / `raise NotImplementedError()`),
+                                      `ClearHiddenTests` (the hidden tests go) and `ClearOutput` preprocessors, as
+                                      `nbgrader generate_assignment` releases it. Never edit it by hand.
 
 Both are kept clean the nbdev way (nbdev's `clean_nb`: no execution counts, no notebook or cell metadata noise), with the
 cells' `nbgrader` metadata kept, and both are committed without outputs: what their checks print is what `--run` proves.
 
 Usage: python tools/exercises.py [--check | --run] [--root DIR] [--workers N]
   (no option)  clean every source and (re)write its learner's edition; print each file written.
-  --check      write nothing; exit 1 if a source is not clean, has a solution region outside a solution cell, or its
-               learner's edition is missing or stale, or if a learner's edition has no source.
+  --check      write nothing; exit 1 if a source is not clean, has a solution region outside a solution cell, has a
+               check cell that is not a graded test cell with points or lacks its hidden test (or a hidden test region
+               outside a check cell), or its learner's edition is missing or stale, or if a learner's edition has no
+               source. One line per problem.
   --run        execute every source and every learner's edition in a fresh kernel (N at a time, default 2), each code
-               cell twice in a row, as a learner pressing Shift-Enter twice would. A source passes when no cell raises
-               and every check prints "right"; a learner's edition passes when every check prints "not done yet", no
-               check cell raises, and any other cell raises at most NotImplementedError. Either fails when a cell
-               shows something else the second time.
+               cell twice in a row, as a learner pressing Shift-Enter twice would, without nbgrader's NBGRADER_EXECUTION
+               (as a learner runs them). A source passes when no cell raises and every check prints "right", the hidden
+               tests' checks included; a learner's edition passes when every check prints "not done yet", no check cell
+               raises (Run All never stops), and any other cell raises at most NotImplementedError. Either fails when a
+               cell shows something else the second time.
 """
 import argparse, copy, os, re, sys, time, warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 MARKERS = ('BEGIN SOLUTION', 'END SOLUTION')
+HIDDEN = ('### BEGIN HIDDEN TESTS', '### END HIDDEN TESTS')
 CHECK_CALL = re.compile(r'^(check_\w+)\(', re.M)
+SEEDED_CALL = re.compile(r'^(check_\w+)\(.*\bseed=\d+\)\s*$', re.M)
 
 
 class Problem(Exception):
@@ -55,10 +70,11 @@ def read(path):
 
 
 def learner_edition(source):
-    "The learner's edition of the notebook `source`: nbgrader's ClearSolutions and ClearOutput, then cleaned."
-    from nbgrader.preprocessors import ClearOutput, ClearSolutions
+    "The learner's edition of the notebook `source`: nbgrader's ClearSolutions, ClearHiddenTests and ClearOutput, then cleaned."
+    from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, ClearSolutions
     nb = copy.deepcopy(source)
     nb, res = ClearSolutions().preprocess(nb, {})
+    nb, res = ClearHiddenTests().preprocess(nb, res)
     nb, _ = ClearOutput().preprocess(nb, res)
     return clean(nb)
 
@@ -87,13 +103,51 @@ def solution_cells_marked(nb, path):
     return problems
 
 
+def is_check_cell(cell):
+    "A check cell: a code cell with a line that starts with a call of a check, `check_xxx(` (as `--run` counts them)."
+    return cell.cell_type == 'code' and CHECK_CALL.search(cell.source) is not None
+
+
+def check_cells_graded(nb, path):
+    """Problems with the grading of the source `nb`: each check cell must be an nbgrader autograded test cell (grade,
+    locked, a unique grade_id, points > 0) whose hidden tests (between HIDDEN[0] and HIDDEN[1], which nbgrader's
+    ClearHiddenTests removes from what learners get) call the cell's own checks again with `seed=<int>`; and a hidden
+    test region anywhere else is refused, as nbgrader refuses it."""
+    problems, ids = [], {}
+    for i, c in enumerate(nb.cells):
+        meta = c.get('metadata', {}).get('nbgrader', {})
+        if meta.get('grade_id'): ids.setdefault(meta['grade_id'], []).append(i)
+        lines = c.source.splitlines()
+        begins, ends = [j for j, l in enumerate(lines) if HIDDEN[0] in l], [j for j, l in enumerate(lines) if HIDDEN[1] in l]
+        if not is_check_cell(c):
+            if begins or ends: problems.append(f"{path}: cell {i} has a hidden test region but calls no check (hidden tests go in check cells)")
+            continue
+        where = f"{path}: cell {i} ({next(l for l in lines if CHECK_CALL.match(l))})"
+        if not (meta.get('grade') is True and meta.get('locked') is True and meta.get('solution') is False):
+            problems.append(f"{where} is not a locked nbgrader test cell (metadata nbgrader: grade true, locked true, "
+                            "solution false)")
+        elif type(meta.get('points')) not in (int, float) or not meta['points'] > 0:
+            problems.append(f"{where} has no points (metadata nbgrader.points must be a number above 0)")
+        if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0] or ends[0] != len(lines) - 1:
+            problems.append(f"{where} lacks a hidden test: end it with one {HIDDEN[0]!r} ... {HIDDEN[1]!r} region")
+            continue
+        shown_calls, hidden = CHECK_CALL.findall('\n'.join(lines[:begins[0]])), '\n'.join(lines[begins[0] + 1:ends[0]])
+        missing = [name for name in shown_calls if name not in SEEDED_CALL.findall(hidden)]
+        if missing or CHECK_CALL.findall(hidden) != SEEDED_CALL.findall(hidden):
+            problems.append(f"{where}: its hidden test must call {', '.join(missing or shown_calls)} again, and "
+                            "every check it calls with seed=<int>")
+    problems += [f"{path}: cells {', '.join(map(str, cells))} share the grade_id {gid!r}" for gid, cells in ids.items()
+                 if len(cells) > 1]
+    return problems
+
+
 def sync(root, write):
     "Clean the sources and write (or, if not `write`, only compare) their learner's editions. Returns the problems."
     problems, written = [], []
     for src, dst in pairs(root):
         text = src.read_text(encoding='utf-8')
         nb = read(src)
-        marks = solution_cells_marked(nb, src.relative_to(root))
+        marks = solution_cells_marked(nb, src.relative_to(root)) + check_cells_graded(nb, src.relative_to(root))
         if marks: problems += marks; continue
         clean_src = to_text(clean(copy.deepcopy(nb)))
         if clean_src != text:
@@ -207,6 +261,8 @@ def run_all(root, workers):
     # Two kernels on two cores, each with PyTorch's default of one thread per core, slow each other down many times
     # over; one thread per kernel keeps the run fast. Results do not change: the checks compare runs in one process.
     os.environ.setdefault('OMP_NUM_THREADS', '1')
+    # As a learner runs them: under nbgrader's variable a check that is not right raises (tests/test_grading.py).
+    os.environ.pop('NBGRADER_EXECUTION', None)
     jobs = [(p, learner) for src, dst in pairs(root) for p, learner in ((src, False), (dst, True))]
     missing = [str(p.relative_to(root)) for p, _ in jobs if not p.exists()]
     if missing: raise Problem(f"missing learner's editions: {', '.join(missing)} (run python tools/exercises.py)")
@@ -251,7 +307,8 @@ def main(argv=None):
         print(f"error: {e}", file=sys.stderr)
         return 2
     for p in problems: print(p)
-    if problems and args.check: print("run python tools/exercises.py to clean the sources and regenerate the learner's editions")
+    if args.check and any(re.search(r' is (stale|not clean|missing)\b', p) for p in problems):
+        print("run python tools/exercises.py to clean the sources and regenerate the learner's editions")
     return 1 if problems else 0
 
 
