@@ -59,6 +59,10 @@ def _common_hint(e):
     msg = str(e)
     if 'xor' in msg or ("unsupported operand type(s) for ^" in msg):
         return "`^` is exclusive or in Python, not a power: square with `**2`."
+    m = re.search(r"shape '\[(\d+), ", msg)
+    if m and 'is invalid for input' in msg:
+        return (f"the number of rows is not always {m[1]}: this input has another. Let `view` work it out with -1, "
+                "`view(-1, ...)`, or use `len(...)`.")
     if "argument 'keepdim'" in msg and 'must be bool' in msg:
         return "`.mean(-1, -2)` reads the second number as `keepdim`: put the axes in a tuple, `.mean((-1,-2))`."
     return None
@@ -199,13 +203,16 @@ def _grading():
     "True while nbgrader executes the notebook: it sets `NBGRADER_EXECUTION` for `autograde` and `validate`."
     return bool(os.environ.get('NBGRADER_EXECUTION'))
 
-def _report(name, body, debug=False):
-    """Run `body()`, which returns the fact for a right answer, and print one verdict for `name`.
+def _report(name, body, debug=False, seed=None):
+    """Run `body()`, which returns the fact for a right answer, and print one verdict for `name`. With a hidden test's
+    `seed`, the fact says so instead of claiming the lesson's numbers.
     It never raises in a learner's notebook; while nbgrader grades, a verdict other than "right" raises `CheckFailed`."""
     exc, status = None, 'wrong'
     _slow['said'] = False
     try:
-        with _isolated(): lines, status = [f"{name}: right. {_cap(body())}"], 'right'
+        with _isolated(): fact = body()
+        if seed is not None: fact = re.sub(r',? as (it does )?in the lesson', '', fact).rstrip('.') + f" (other inputs, from seed {seed})."
+        lines, status = [f"{name}: right. {_cap(fact)}"], 'right'
     except _NotDone as e:
         who = 'it' if e.where == name else e.where
         lines, status = [f"{name}: not done yet ({who} still raises NotImplementedError)."], 'not done yet'
@@ -214,20 +221,23 @@ def _report(name, body, debug=False):
         if e.hint: lines.append(f"  Hint: {_cap(e.hint)}")
         elif exc is not None and not debug: lines.append("  Run the check with debug=True to see the whole traceback.")
     except _Raised as e:
-        lines, exc = [f"{name}: wrong. {e.call} raised {_exc_line(e.exc)}"], e.exc
-        if not debug: lines.append("  Run the check with debug=True to see the whole traceback.")
+        lines, exc, hint = [f"{name}: wrong. {e.call} raised {_exc_line(e.exc)}"], e.exc, _common_hint(e.exc)
+        if hint: lines.append(f"  Hint: {_cap(hint)}")
+        elif not debug: lines.append("  Run the check with debug=True to see the whole traceback.")
     except _Decoy as e:
         lines = [f"{name}: wrong. It used the global `{e.name}`, which it should not need here."]
     except KeyboardInterrupt:
         lines, status = [f"{name}: stopped. You interrupted it while it ran your code; run the check again to finish it."], 'stopped'
     except Exception as e:
-        lines, exc = [f"{name}: could not be checked: {_exc_line(e)}"], e
+        lines, exc, status = [f"{name}: could not be checked: {_exc_line(e)}"], e, 'could not be checked'
     finally: _slow['said'] = True
     print('\n'.join(lines))
     if debug and exc is not None:
         print(''.join(traceback.format_exception(exc)).rstrip())
     if status != 'right' and _grading():
-        raise CheckFailed(f"{name} is {status}, so this test cell scores no points.") from None
+        why = ("could not be checked (the line above says why; it is not the learner's code)"
+               if status == 'could not be checked' else f"is {status}")
+        raise CheckFailed(f"{name} {why}, so this test cell scores no points.") from None
 
 def _does_nothing(fn):
     "True when the function `fn` (or method) has an empty body: `pass`, a docstring, or `...`."
@@ -439,7 +449,8 @@ def _grad_check(fn, x, weights, ref, name, extra=()):
         if 'inplace' not in str(e).replace('in-place', 'inplace'): raise _Raised(e, f"backward through {name}") from None
         raise _Wrong(f"`{name}` gives the right numbers, but `backward()` through them fails: an in-place operation "
                      "overwrote a value that autograd needs.",
-                     "write `e = e / s` and `.exp()` instead of `e /= s` and `.exp_()`.") from None
+                     "`e /= s` and `.exp_()` work in place, and backward needs the values they overwrite: write "
+                     "`e = e / s` and `.exp()`.") from None
     zr = x.detach().clone().requires_grad_()
     r = ref(zr, *extra)
     (r if weights is None else (r * weights).sum()).backward()
@@ -484,7 +495,7 @@ def check_stack_images(stack_images, debug=False, seed=None):
             raise e.wrong(hint) from None
         if len(given) != n or any(a is not b for a, b in zip(given, images)):
             raise _Wrong("it changed the list of images it was given.",
-                         "leave the list alone: `torch.stack(images)` builds a new tensor from it.")
+                         "leave the list unchanged, don't edit it in place: `torch.stack(images)` builds a new tensor from it.")
         _unchanged(images, copies, "it changed the images it was given, in place.",
                    "make a new tensor (`torch.stack(images).float()/255`) instead of changing the images themselves.")
         s = torch.stack(copies)
@@ -530,7 +541,7 @@ def check_stack_images(stack_images, debug=False, seed=None):
         _expect_big(got, want, f"the {len(want):,} training 3s of MNIST_SAMPLE")
         return (f"the {len(want):,} training 3s become one {tuple(got.shape)} float tensor in [0, 1], the lesson's "
                 f"`stacked_threes` (mean pixel {got.mean().item():.4f}).")
-    _report('stack_images', body, debug)
+    _report('stack_images', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #e6af0cc4
 def check_flatten_images(flatten_images, debug=False, seed=None):
@@ -544,7 +555,7 @@ def check_flatten_images(flatten_images, debug=False, seed=None):
         inputs = f'a stack of {n} images (N, 28, 28)'
         got = _call(flatten_images, x)
         _unchanged([x], [c], "it changed the stack it was given, in place (its shape or its pixels).",
-                   "return a new view of it, `x.view(-1, 28*28)`, and leave `x` as it was (no `resize_`, no `x.shape = `).")
+                   "don't change `x` in place (`resize_`, `x.shape = `): return a new view of it, `x.view(-1, 28*28)`.")
         want = c.view(n, 28*28)
         what = f"for {inputs} it returns {_fmt(got)}, expected {_fmt(want)}."
         _mistake(got, want, [
@@ -574,7 +585,7 @@ def check_flatten_images(flatten_images, debug=False, seed=None):
         _expect_big(got, rows, f"the lesson's `stacked_threes` ({len(rows):,}, 28, 28)")
         return (f"the lesson's `stacked_threes` become {got.shape[0]:,} rows of {got.shape[1]} pixels, the first rows "
                 "of `train_x` as `mnist_3s_7s` gives them.")
-    _report('flatten_images', body, debug)
+    _report('flatten_images', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #43182980
 def check_mnist_distance(mnist_distance, debug=False, seed=None):
@@ -610,9 +621,10 @@ def check_mnist_distance(mnist_distance, debug=False, seed=None):
         i = 1 if seed is None else 1 + seed % 1000
         got = _verify(mnist_distance, (threes[i].clone(), mean3), _ref_distance(threes[i], mean3),
                       f"training 3 number {i} and the mean 3")
-        return (f"{got.item():.4f} from the lesson's a_3 to the mean 3, as in the lesson; one distance per image for a "
+        return (f"{got.item():.4f} from {'the lesson' + chr(39) + 's a_3' if seed is None else f'training 3 number {i}'} to the "
+                "mean 3, as in the lesson; one distance per image for a "
                 "stack, and its inputs left as they were.")
-    _report('mnist_distance', body, debug)
+    _report('mnist_distance', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #5698aab3
 def _is_3_raise_hint(e):
@@ -668,7 +680,7 @@ def check_is_3(is_3, debug=False, seed=None):
                       value_hint=real)
         acc3, acc7 = got3.float().mean().item(), 1 - got7.float().mean().item()
         return f"it calls {acc3:.4f} of the validation 3s a 3 and {acc7:.4f} of the 7s a 7, as in the lesson."
-    _report('is_3', body, debug)
+    _report('is_3', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #a0a4f73e
 def rollercoaster_data(seed=42):
@@ -723,7 +735,7 @@ def check_mse(mse, debug=False, seed=None):
         got = _verify(mse, (_quad(t, leaf), speed), _ref_mse(_quad(t, leaf), speed), "the rollercoaster's random start",
                       through={'params': leaf}, keep=[1])
         return f"{got.item():.4f} for the rollercoaster's random start, as in the lesson; gradients flow back through it."
-    _report('mse', body, debug)
+    _report('mse', body, debug, seed)
 
 def _step_once(step, params, lr, lend, inputs):
     "One call of the learner's `step(params, lr)`, and a verdict on how it moved `params` (returns what it returned)."
@@ -792,7 +804,7 @@ def check_step(step, debug=False, seed=None):
         params2 = p0.clone().requires_grad_()
         _step_once(step, params2, lr2, lend, f"after one step at lr {lr2:g} from the random start")
         return f"one step at lr 1e-5 takes the loss from {got:.1f} to {second:.1f}, as in the lesson; other learning rates work too."
-    _report('step', body, debug)
+    _report('step', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #90c4af34
 def check_init_params(init_params, debug=False, seed=None):
@@ -851,7 +863,7 @@ def check_init_params(init_params, debug=False, seed=None):
         _expect(b, rb, 'size 1, drawn after the weights')
         first = (_data().train_x[0]@rw + rb).item()
         return f"from set_seed(42) it draws the lesson's weights and bias: the first training image's raw output is {first:.4f}."
-    _report('init_params', body, debug)
+    _report('init_params', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #dfd704af
 def _matmul_hint(e):
@@ -887,7 +899,7 @@ def check_linear1(linear1, debug=False, seed=None):
                       "the first four training images, with the seed-42 start", lend=dict(weights=rw, bias=rb),
                       through={'weights': rw, 'bias': rb}, on_raise=_matmul_hint)
         return f"{got[0].item():.4f} for the first training image with the seed-42 weights, as in the lesson."
-    _report('linear1', body, debug)
+    _report('linear1', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #1234b2ce
 def _logit(p): return torch.log(p/(1-p))
@@ -950,7 +962,7 @@ def check_mnist_loss(mnist_loss, debug=False, seed=None):
                 "the lesson's batch of four, with the seed-42 start", through={'weights': rw, 'bias': rb},
                 inplace_hint=_LOSS_INPLACE_HINT, on_raise=_where_hint)
         return f"{per_item.mean().item():.4f} on the toy batch, as in the lesson (the batch given as raw outputs)."
-    _report('mnist_loss', body, debug)
+    _report('mnist_loss', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #e83500e2
 def _toy_model(seed=4, n_in=4):
@@ -1050,7 +1062,7 @@ def check_calc_grad(calc_grad, debug=False, seed=None):
         _expect(sb.grad, rb2.grad, "the bias gradient on the lesson's batch of four")
         _expect(sw.grad, rw2.grad, "the weights' gradient on the lesson's batch of four")
         return f"on the lesson's batch of four the bias gradient is {sb.grad.item():.4f}, as in the lesson."
-    _report('calc_grad', body, debug)
+    _report('calc_grad', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #ec9e71ab
 def _simulate_epoch(batches, lr, reset=True, sign=-1, only_first=False, seed=4, once=False):
@@ -1136,7 +1148,7 @@ def check_train_epoch(train_epoch, debug=False, seed=None):
         if acc != want:
             raise _Wrong(f"one epoch on the real data from the seed-42 start gives accuracy {acc}; expected {want}.")
         return f"one epoch on the real data from the seed-42 start reaches {acc}, as in the lesson."
-    _report('train_epoch', body, debug)
+    _report('train_epoch', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #62e55d74
 def _batch_acc_error_hint(e):
@@ -1194,7 +1206,7 @@ def check_batch_accuracy(batch_accuracy, debug=False, seed=None):
                       'the whole validation set with the seed-42 start', keep=[1], on_raise=_batch_acc_error_hint,
                       mistakes=_acc_mistakes(preds.detach(), data.valid_y), atol=1e-7)
         return f"{got.item():.4f} on the whole validation set from the seed-42 start, the exact accuracy in the lesson."
-    _report('batch_accuracy', body, debug)
+    _report('batch_accuracy', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #7021d0ac
 def _score_batches(ks, ns):
@@ -1291,7 +1303,7 @@ def check_validate_epoch(validate_epoch, debug=False, seed=None):
             raise _Wrong(f"on the real validation set ({len(accs)} batches) from the seed-42 start it returns "
                          f"{_fmt(got)}; expected {want}.", hint)
         return f"{got} for the lesson's seed-42 start, as in the lesson."
-    _report('validate_epoch', body, debug)
+    _report('validate_epoch', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #73b1f5cf
 def _first_wrong_part(sgd_run):
@@ -1343,7 +1355,7 @@ def check_sgd_run(sgd_run, debug=False, seed=None):
                          f"lesson's code {want[bad]} (after 1 epoch: {got[0]} vs {want[0]}; after {epochs}: {got[-1]} "
                          f"vs {want[-1]}).", look)
         return f"{got[0]} after one epoch and {got[-1]} after {epochs}, with your own functions: the lesson's numbers."
-    _report('sgd_run', body, debug)
+    _report('sgd_run', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #f66100db
 def _toy_optim_params(seed=None):
@@ -1417,7 +1429,7 @@ def check_optim_step(BasicOptim, debug=False, seed=None):
         if acc != want:
             raise _Wrong(f"one epoch of lesson 04's run with your step gives accuracy {acc}; expected {want}.")
         return f"one epoch of lesson 04's run (nn.Linear from seed 42, lr 1) with your step reaches {acc}, as in the lesson."
-    _report('BasicOptim.step', body, debug)
+    _report('BasicOptim.step', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #99e176e7
 def check_optim_zero_grad(BasicOptim, debug=False, seed=None):
@@ -1459,7 +1471,7 @@ def check_optim_zero_grad(BasicOptim, debug=False, seed=None):
         if acc != want:
             raise _Wrong(f"one epoch of lesson 04's run with your zero_grad gives accuracy {acc}; expected {want}.")
         return f"every gradient is gone, and one epoch of lesson 04's run with your zero_grad reaches {acc}, as in the lesson."
-    _report('BasicOptim.zero_grad', body, debug)
+    _report('BasicOptim.zero_grad', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #1f5dd5a2
 _EPOCHS = 10           # lesson 04's run; a hidden test's seed runs 3 epochs of it, enough to defeat copied numbers
@@ -1499,6 +1511,10 @@ def _logged_parts(log):
         return Opt(params, lr)
     def loss_func(preds, targets):
         log.append('loss')
+        if isinstance(preds, torch.Tensor) and not preds.is_floating_point():
+            raise _Wrong("it passes the targets to the loss function first.",
+                         "the order of the arguments is `self.loss_func(predictions, targets)`: "
+                         "`self.loss_func(self.model(xb), yb)`.")
         loss = _ref_loss(preds, targets)
         if loss.requires_grad: loss.register_hook(lambda grad: log.append('backward'))
         return loss
@@ -1521,12 +1537,13 @@ def _toy_learning(g):
     return dls, model, [*train, *valid]
 
 def _ref_fit(dls, model, epochs, lr, zero=True, step=True, weighted=True, train='train', measure='valid',
-             measure_first=False, rounded=False, last_only=False, full_batches=False, twice=False, percent=False, skip_last=False):
+             measure_first=False, rounded=False, last_only=False, full_batches=False, twice=False, percent=False, skip_last=False,
+             sigmoid=False):
     "The lesson's loop on `dls` and `model` with the toy metric, done right or with a known mistake: (metric values, parameters)."
     opt, accs = _RefOptim(model.parameters(), lr), []
     def measure_now():
         with torch.no_grad():
-            vals = [(_toy_metric(model(xb), yb), len(xb)) for xb, yb in getattr(dls, measure)]
+            vals = [(_toy_metric(model(xb).sigmoid() if sigmoid else model(xb), yb), len(xb)) for xb, yb in getattr(dls, measure)]
         if last_only: vals = vals[-1:]
         count = len(vals)*getattr(dls, measure).bs if full_batches else sum(k for _, k in vals)
         acc = (sum(v*k for v, k in vals)/count).item() if weighted else torch.stack([v for v, _ in vals]).mean().item()
@@ -1554,7 +1571,10 @@ def _numbers(got, epochs, inputs):
                      "measure the metric after every epoch and return the list of those values.")
     out = []
     for v in got:
-        if isinstance(v, torch.Tensor) and v.numel() == 1: v = v.item()
+        if isinstance(v, torch.Tensor):
+            raise _Wrong(f"{inputs}, `fit` returns tensors, {_fmt(got)}; the exercise asks for Python numbers.",
+                         "turn each value into a Python number with `.item()` (a list of tensors cannot be compared, "
+                         "printed or saved like numbers).")
         if isinstance(v, np.floating): v = float(v)
         if not isinstance(v, (int, float)):
             raise _Wrong(f"{inputs}, `fit` returns {_fmt(got)}; expected {epochs} numbers.",
@@ -1671,8 +1691,8 @@ def check_learner(BasicLearner, debug=False, seed=None):
                     f"{[round(w, 6) for w in want]}.")
             for mistake, hint in [
                 (dict(weighted=False), "that averages the batches' values with each batch counting the same, as "
-                 "`validate_epoch` does. `Learner` counts every image once: add up each batch's metric times its "
-                 "number of images, and divide by the number of images."),
+                 "`validate_epoch` does. `Learner` counts every image once: weight each batch's metric by its number "
+                 "of images, add them up, and divide by the number of images."),
                 (dict(rounded=True), "keep the full number: don't round the metric (`Learner` doesn't)."),
                 (dict(measure='train'), "that is measured on the training set: measure on `self.dls.valid`."),
                 (dict(last_only=True), "that is the metric of the last validation batch only: measure every batch of "
@@ -1681,6 +1701,8 @@ def check_learner(BasicLearner, debug=False, seed=None):
                 (dict(full_batches=True), "the last validation batch is smaller than the others: count the images of "
                                           "each batch, `len(xb)`, not the batch size."),
                 (dict(percent=True), "return the metric as it comes, a fraction between 0 and 1, not a percentage."),
+                (dict(sigmoid=True), "the sigmoid is applied twice: the metric applies it itself, so give it the "
+                                     "model's raw outputs, `self.metric(self.model(xb), yb)`."),
             ]:
                 if all(_close(a, b) for a, b in zip(accs, fit_like(**mistake)[0])): raise _Wrong(what, hint)
             raise _Wrong(what, "after each epoch, measure `self.metric` on every batch of `self.dls.valid`, without "
@@ -1704,7 +1726,7 @@ def check_learner(BasicLearner, debug=False, seed=None):
                          "`Learner` does.")
         return (f"{n_epochs} epochs of lesson 04's run from seed {s} give the accuracies of fastai's `Learner`, "
                 f"{accs[0]:.6f} after the first and {accs[-1]:.6f} after the last.")
-    _report('BasicLearner', body, debug)
+    _report('BasicLearner', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #2d71767d
 def _ref_simple_net(xb, w1, b1, w2, b2): return (xb@w1 + b1).relu()@w2 + b2
@@ -1757,7 +1779,7 @@ def check_simple_net(simple_net, debug=False, seed=None):
         got = _verify(simple_net, (data.valid_x,), _ref_simple_net(data.valid_x, *lp),
                       "the validation set with the lesson's seed-42 parameters", lend=lent, on_raise=_max_hint)
         return f"the same {got.shape[0]:,} raw outputs as the lesson's simple_net on the validation set, from its seed-42 parameters."
-    _report('simple_net', body, debug)
+    _report('simple_net', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #07bef995
 def _net_mistakes(x, w1, b1, w2, b2):
@@ -1830,7 +1852,7 @@ def check_make_simple_net(make_simple_net, debug=False, seed=None):
                 raise _Wrong(f"from set_seed({s2}) its starting parameters differ from the lesson's net.", hint)
         n = sum(p.numel() for p in net.parameters())
         return f"from set_seed(42) it builds the lesson's net: the same {n:,} starting parameters and outputs."
-    _report('make_simple_net', body, debug)
+    _report('make_simple_net', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #b7bac13c
 @functools.cache
@@ -1898,7 +1920,7 @@ def check_softmax(softmax, debug=False, seed=None):
         inputs = f'random activations ({n}, {n+2})'
         got = _call_sm(softmax, x)
         _unchanged([x], [c], "it changed the activations it was given, in place.",
-                   "`x -= ...` or `x.exp_()` overwrite the caller's tensor: write `x - m` and `.exp()`, which make new ones.")
+                   "`x -= ...` or `x.exp_()` change the caller's tensor in place: write `x - m` and `.exp()`, which make new ones.")
         want, e = _ref_softmax(c), c.exp()
         es = (c - c.max(dim=-1, keepdim=True).values).exp()        # shifted by each row's maximum
         what = f"for {inputs} it returns {_fmt(got)}, expected {_fmt(want)}."
@@ -1962,7 +1984,7 @@ def check_softmax(softmax, debug=False, seed=None):
         return (f"the lesson's first row [1, 2, 3] gives [{', '.join(f'{v:.4f}' for v in lesson[0].tolist())}]; activations as "
                 f"large as 1000 give no nan; on lesson 06's first 256 images from {start} the median top "
                 f"probability is {top:.4f}{', as in the lesson' if seed is None else ''}.")
-    _report('softmax', body, debug)
+    _report('softmax', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #25e6aacd
 _LSE = ("compute the log directly with the log-sum-exp trick: with `m = x.max(dim=-1, keepdim=True).values`, "
@@ -1982,7 +2004,7 @@ def check_log_softmax(log_softmax, debug=False, seed=None):
         inputs = f'random activations ({n}, {n+2})'
         got = call(x)
         _unchanged([x], [c], "it changed the activations it was given, in place.",
-                   "`x -= m` overwrites the caller's tensor: write `x - m`, which makes a new one.")
+                   "`x -= m` changes the caller's tensor in place: write `x - m`, which makes a new one.")
         want = _ref_log_softmax(c)
         m = c.max(dim=-1, keepdim=True).values
         lse = (c - m).exp().sum(-1, keepdim=True).log()
@@ -1993,6 +2015,8 @@ def check_log_softmax(log_softmax, debug=False, seed=None):
             (c + m - lse, "`m` has the wrong sign: the log-sum-exp is `m + log(sum(exp(x - m)))`, and log-softmax "
                           "subtracts all of it, `x - m - log(...)`."),
             (c - m, "that is only `x - m`: log-softmax also subtracts `log(sum(exp(x - m)))` of the row."),
+            (c - m + lse, "the log of the sum has the wrong sign: subtract it, `x - m - log(sum(exp(x - m)))`."),
+            (c + m + lse, "the log-sum-exp has the wrong sign: subtract it, `x - m - log(sum(exp(x - m)))`."),
             (-want, "the sign is flipped: log-probabilities are at most 0. The minus sign belongs in `cross_entropy`."),
             (_ref_softmax(c), "that is softmax itself: take its log, computed with the log-sum-exp trick."),
             (c - c.exp().sum(0, keepdim=True).log(), "that sums over each column: work along the last dimension, "
@@ -2061,7 +2085,7 @@ def check_log_softmax(log_softmax, debug=False, seed=None):
                 f"[{', '.join(f'{v:.1f}' for v in lesson[0].tolist())}] for its first row, and lesson 06's first 256 images from "
                 f"{'the std-1 start' if seed is None else f'a std-1 start from seed {seed}'} get the course's "
                 f"log-probabilities, down to {got.min().item():.2f}.")
-    _report('log_softmax', body, debug)
+    _report('log_softmax', body, debug, seed)
 
 # %% ../nbs/92_checks.ipynb #75f33ad1
 def check_cross_entropy(cross_entropy, debug=False, seed=None):
@@ -2090,9 +2114,13 @@ def check_cross_entropy(cross_entropy, debug=False, seed=None):
             elif 'must match the size' in msg:
                 hint = ("the targets are class numbers, shape (N,), not rows of one-hot numbers: pick each row's entry "
                         "with `log_sm[torch.arange(len(targets)), targets]`.")
+            elif isinstance(e.exc, IndexError) and 'out of bounds' in msg:
+                hint = ("rows are images and columns are classes: take the log-softmax of the logits as they come "
+                        "(over `dim=-1`) and pick row i's entry at its target, `log_sm[torch.arange(len(targets)), "
+                        "targets]`, the row index first.")
             raise e.wrong(hint) from None
         _unchanged([logits, targets], [lc, tc], "it changed the logits or the targets it was given, in place.",
-                   "compute new tensors (`x - m`, not `x -= m`) and leave its inputs as they were.")
+                   "don't change the inputs in place: compute new tensors (`x - m`, not `x -= m`).")
         lsm, sm, rows = _ref_log_softmax(lc), _ref_softmax(lc), torch.arange(n)
         want = -lsm[rows, tc].mean()
         _no_number(got, want, inputs)
@@ -2150,4 +2178,4 @@ def check_cross_entropy(cross_entropy, debug=False, seed=None):
         return (f"{losses[0]:.4f} on lesson 06's first 256 training images from the std-1 {starts} and {losses[1]:.4f} "
                 f"from the std-0.01 start{', as in the lesson' if seed is None else ''}; finite for logits times 1000, "
                 "and its gradient is softmax minus one-hot.")
-    _report('cross_entropy', body, debug)
+    _report('cross_entropy', body, debug, seed)

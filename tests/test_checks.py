@@ -519,6 +519,10 @@ def test_a_check_that_cannot_run_says_so(monkeypatch):
     out = run(check_linear1, define(BOOK['linear1'])['linear1'])
     assert out == "linear1: could not be checked: MnistSampleError: MNIST_SAMPLE is not installed\n"
     assert VERDICT.match(out) is None                # so tools/exercises.py --run counts it as a failure
+    monkeypatch.setenv('NBGRADER_EXECUTION', 'autograde')      # grading: no points, and the learner is not blamed
+    buf = io.StringIO()
+    with redirect_stdout(buf), pytest.raises(checks.CheckFailed) as e: check_linear1(define(BOOK['linear1'])['linear1'])
+    assert buf.getvalue() == out and 'could not be checked' in str(e.value) and 'is wrong' not in str(e.value)
 
 
 def test_lent_globals_are_put_back_even_when_the_learners_code_fails():

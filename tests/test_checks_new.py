@@ -120,7 +120,7 @@ class BasicLearner:
                 total = total + self.metric(self.model(xb), yb) * xb.shape[0]
                 n += xb.shape[0]
         self.model.train()
-        return total / n
+        return (total / n).item()
     def fit(self, epochs, lr):
         self.opt = self.opt_func(self.model.parameters(), lr)
         self.accs = []
@@ -151,7 +151,7 @@ WRONG = {
         ("""
         def stack_images(images):
             for i in range(len(images)): images[i] = images[i].float()/255
-            return torch.stack(images)""", "leave the list alone"),
+            return torch.stack(images)""", "leave the list unchanged"),
         ("""
         def stack_images(images):
             s = torch.stack(images).float()/255
@@ -169,7 +169,7 @@ WRONG = {
         ("def flatten_images(x): return x.view(-1, 28*28).T", "one column per image"),
         ("def flatten_images(x): return x.view(-1, 28*28)/255", "already between 0 and 1"),
         ("def flatten_images(x): return x.view(-1, 28*28).squeeze()", "don't squeeze"),
-        ("def flatten_images(x): return x.resize_(len(x), 28*28)", "leave `x` as it was"),
+        ("def flatten_images(x): return x.resize_(len(x), 28*28)", "don't change `x` in place"),
         ("def flatten_images(x): return x.sum(1)", "keep every pixel"),
         ("def flatten_images(x): return x.flatten(2)", "shape (N, 784)"),
     ],
@@ -206,7 +206,7 @@ WRONG = {
         def softmax(x):
             x -= x.max(dim=-1, keepdim=True).values
             e = x.exp()
-            return e / e.sum(dim=-1, keepdim=True)""", "overwrite the caller's tensor"),
+            return e / e.sum(dim=-1, keepdim=True)""", "change the caller's tensor in place"),
         ("""
         def softmax(x):
             e = (x - x.max(dim=-1, keepdim=True).values).exp()
@@ -279,7 +279,7 @@ WRONG = {
         ("""
         def log_softmax(x):
             x -= x.max(dim=-1, keepdim=True).values
-            return x - x.exp().sum(dim=-1, keepdim=True).log()""", "`x -= m` overwrites"),
+            return x - x.exp().sum(dim=-1, keepdim=True).log()""", "`x -= m` changes the caller's tensor in place"),
         ("""
         def log_softmax(x):
             m = x.max(dim=-1, keepdim=True).values

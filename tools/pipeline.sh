@@ -4,7 +4,7 @@
 #   2. nbdev-export changes no file, every module has a notebook, nbdev 2's nbdev_export writes the
 #      same files (tools/nbdev2_check.sh, which also checks __version__ against settings.ini), clean/
 #      holds what the student-copy generator would write now, and exercises/ holds the learner
-#      editions that nbgrader's ClearSolutions makes from exercises/solutions/ now, and the locks
+#      editions that nbgrader's ClearSolutions, ClearHiddenTests and ClearOutput make from exercises/solutions/ now, and the locks
 #      (requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and the nbdev 2 SPEC
 #      (tools/lock.py --check)
 #   3. every notebook runs ONCE, in one kernel (forked from tools/kernel_zygote.py, see below) (tools/check_outputs.py, 2 notebooks at a time):
