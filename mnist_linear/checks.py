@@ -199,9 +199,11 @@ class CheckFailed(AssertionError):
     graded test cell fails. IPython shows it as its one line, without a traceback into this module."""
     def _render_traceback_(self): return [f"CheckFailed: {self}"]
 
+_inner = {'depth': 0}    # > 0 while a check runs other checks for a diagnosis (`check_sgd_run`): they never raise
+
 def _grading():
-    "True while nbgrader executes the notebook: it sets `NBGRADER_EXECUTION` for `autograde` and `validate`."
-    return bool(os.environ.get('NBGRADER_EXECUTION'))
+    "True while nbgrader executes the notebook (it sets `NBGRADER_EXECUTION` for `autograde` and `validate`), outside inner checks."
+    return bool(os.environ.get('NBGRADER_EXECUTION')) and not _inner['depth']
 
 def _report(name, body, debug=False, seed=None):
     """Run `body()`, which returns the fact for a right answer, and print one verdict for `name`. With a hidden test's
@@ -1313,7 +1315,8 @@ def _first_wrong_part(sgd_run):
     parts = [('init_params', check_init_params), ('linear1', check_linear1), ('mnist_loss', check_mnist_loss),
              ('calc_grad', check_calc_grad), ('train_epoch', check_train_epoch),
              ('batch_accuracy', check_batch_accuracy), ('validate_epoch', check_validate_epoch)]
-    said, grading = _slow['said'], os.environ.pop('NBGRADER_EXECUTION', None)
+    said = _slow['said']
+    _inner['depth'] += 1
     try:
         for name, check in parts:
             if not callable(g.get(name)): continue
@@ -1325,7 +1328,7 @@ def _first_wrong_part(sgd_run):
                 return name, line.split(': ', 1)[1] if ': ' in line else line
     finally:
         _slow['said'] = said
-        if grading is not None: os.environ['NBGRADER_EXECUTION'] = grading
+        _inner['depth'] -= 1
     return None
 
 def check_sgd_run(sgd_run, debug=False, seed=None):

@@ -475,6 +475,16 @@ def test_sgd_run_with_a_mistake_misses_the_lesson_and_names_the_function(data, p
     assert f"Hint: Your `{part}` is where to look: `check_{part}` says it is wrong." in out, out
 
 
+def test_while_grading_the_diagnosis_of_sgd_run_raises_only_its_own_verdict(data, monkeypatch):
+    "The checks that `check_sgd_run` runs to find the culprit never raise themselves: one verdict, one CheckFailed."
+    monkeypatch.setenv('NBGRADER_EXECUTION', 'autograde')
+    buf = io.StringIO()
+    with redirect_stdout(buf), pytest.raises(checks.CheckFailed, match='sgd_run is wrong'):
+        check_sgd_run(sgd_namespace(data, train_epoch=WRONG['train_epoch'][0][0])['sgd_run'])
+    assert "Your `train_epoch` is where to look" in buf.getvalue() and len(buf.getvalue().splitlines()) == 2
+    assert os.environ['NBGRADER_EXECUTION'] == 'autograde' and checks._inner['depth'] == 0
+
+
 def test_sgd_run_that_raises_names_the_function_too(data):
     out = run(check_sgd_run, sgd_namespace(data, linear1="def linear1(xb): return xb@weights + bias.item()")['sgd_run'])
     assert status(out) == ('sgd_run', 'wrong') and "Your `linear1` is where to look" in out, out
@@ -491,14 +501,18 @@ def test_not_done_names_a_method():
     assert out == "BasicOptim.step: not done yet (it still raises NotImplementedError).\n"
 
 
-@pytest.mark.parametrize('check,obj,name', CHECKS, ids=ids)
-def test_checks_never_raise(check, obj, name):
+def assert_never_raises(check, name):
     "Not a function, a function that raises, a function that returns text: a verdict each time, never an exception."
     for fn in (None, 42, define("def f(*args, **kwargs): raise ValueError('boom')")['f'],
                define("def f(*args, **kwargs): return 'text'")['f']):
         out = run(check, fn)
         assert status(out) == (name, 'wrong'), out
         assert 'Traceback' not in out
+
+
+@pytest.mark.parametrize('check,obj,name', CHECKS, ids=ids)
+def test_checks_never_raise(check, obj, name):
+    assert_never_raises(check, name)
 
 
 def test_an_exception_is_reported_by_type_and_message_and_debug_adds_the_traceback():
