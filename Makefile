@@ -13,7 +13,8 @@ PIPQUIET := grep -v 'is neither a file nor a directory' || true
 .PHONY: run lab instructor-lab course lessons test setup data outputs export handouts answers times lock
 .DEFAULT_GOAL := run
 
-# Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it),
+# Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it), with
+# --no-deps: the lock is the whole environment, and one override in it (tools/lock-overrides.txt) is one pip would refuse;
 # then the package itself without its dependencies: settings.ini's ranges are for installs with pip.
 # The lock holds nbgrader (the pipeline grades with it), whose JupyterLab extension and server extensions would give
 # every learner an Nbgrader menu, a Create Assignment panel and a Validate button: tools/jupyter/learner/ turns them
@@ -22,7 +23,7 @@ LEARNER_JUPYTER := $(shell find tools/jupyter/learner -type f)
 $(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt $(LEARNER_JUPYTER)
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --require-hashes -r requirements-lock.txt 2>&1 | $(PIPQUIET)
+	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-lock.txt 2>&1 | $(PIPQUIET)
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
 	mkdir -p $(VENV)/etc/jupyter && cp -R tools/jupyter/learner/. $(VENV)/etc/jupyter/
 	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbclient; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'

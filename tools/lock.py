@@ -6,7 +6,11 @@
 settings.ini keeps the ranges (`requirements`, `dev_requirements`) for anyone who installs the package
 with pip. `make setup` and `.ci/run` install exact versions instead, from two locks:
   requirements-lock.txt        settings.ini's requirements and dev_requirements, resolved together,
-                               under the constraints of tools/lock-constraints.txt (the torch cap)
+                               under the constraints of tools/lock-constraints.txt (the torch cap) and the
+                               overrides of tools/lock-overrides.txt (a newer ipywidgets than fastbook asks for;
+                               the file says why). Because of the override, `make setup` installs the lock with
+                               --no-deps: the lock is the whole environment, and pip would otherwise refuse
+                               fastbook's `ipywidgets<8`
   tools/nbdev2-lock.txt        the small nbdev 2 environment of tools/nbdev2_check.sh (its SPEC)
 
 Both are made by `uv pip compile --universal --generate-hashes`: one resolution for every platform
@@ -30,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT/'requirements-lock.txt'
 NBDEV2_LOCK = ROOT/'tools'/'nbdev2-lock.txt'
 CONSTRAINTS = ROOT/'tools'/'lock-constraints.txt'
+OVERRIDES = ROOT/'tools'/'lock-overrides.txt'
 NBDEV2_SCRIPT = ROOT/'tools'/'nbdev2_check.sh'
 
 
@@ -53,9 +58,12 @@ def nbdev2_spec():
     return m[1].split()
 
 
-def constraints():
-    if not CONSTRAINTS.is_file(): return []
-    return [l.split('#')[0].strip() for l in CONSTRAINTS.read_text().splitlines() if l.split('#')[0].strip()]
+def _lines(path):
+    if not path.is_file(): return []
+    return [l.split('#')[0].strip() for l in path.read_text().splitlines() if l.split('#')[0].strip()]
+
+
+def constraints(): return _lines(CONSTRAINTS) + _lines(OVERRIDES)
 
 
 def pins(lock):
@@ -107,6 +115,7 @@ def main():
     reqs, min_python = project_requirements()
     if not args.check:
         extra = ['-c', str(CONSTRAINTS)] if CONSTRAINTS.is_file() else []
+        extra += ['--override', str(OVERRIDES)] if OVERRIDES.is_file() else []
         compile_lock(reqs, LOCK, min_python, extra)
         compile_lock(nbdev2_spec(), NBDEV2_LOCK, min_python)
     found = problems(LOCK, reqs + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec())
