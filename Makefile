@@ -87,7 +87,12 @@ lessons: data
 	$(BIN)/python tools/run_lessons.py
 
 # The nbdev 2 side environment (.venv-nbdev2/) is built here, as part of installing, not inside the pipeline's stage 2.
-test: data
+# The browser tests (tests/test_drawing.py) drive Debian's Chromium with playwright-core from npm (package-lock.json);
+# without /usr/bin/chromium they fail and say so (.ci/run installs it with apt-get).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+test: data node_modules/.package-lock.json
 	bash tools/nbdev2_check.sh --build
 	bash tools/pipeline.sh
 

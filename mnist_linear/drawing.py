@@ -6,7 +6,7 @@
 __all__ = ['CANVAS', 'GRID', 'RADIUS', 'BOX', 'SIDE', 'CourseModels', 'course_models', 'strokes_from_image', 'moved', 'rasterize',
            'coverage', 'mnist_input', 'naive_input']
 
-# %% ../nbs/07_draw_a_digit.ipynb #88c18516
+# %% ../nbs/07_draw_a_digit.ipynb #2c2bcb02
 import functools, math
 from typing import NamedTuple
 
@@ -17,7 +17,7 @@ from .training import train_linear
 from .net import train_net
 from .digits import train_all_digits
 
-# %% ../nbs/07_draw_a_digit.ipynb #6d724d55
+# %% ../nbs/07_draw_a_digit.ipynb #8057c6cc
 class _KeepModel(Callback):
     "Keeps the `Learner`'s model when `fit` ends."
     def after_fit(self): self.kept = self.learn.model
@@ -40,7 +40,7 @@ def course_models() -> CourseModels:
     net = keep.kept.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
-# %% ../nbs/07_draw_a_digit.ipynb #593f7c7d
+# %% ../nbs/07_draw_a_digit.ipynb #8ea5d378
 CANVAS, GRID, RADIUS, BOX, SIDE = 280, 140, 10, 20, 28   # pad units; ink grid; pen radius; MNIST's box; MNIST's side
 
 def strokes_from_image(img, threshold=0.5):
@@ -61,7 +61,7 @@ def moved(strokes, scale=1., dx=0., dy=0.):
     c = CANVAS/2
     return [[[c + (x-c)*scale + dx, c + (y-c)*scale + dy] for x, y in s] for s in strokes]
 
-# %% ../nbs/07_draw_a_digit.ipynb #a126f362
+# %% ../nbs/07_draw_a_digit.ipynb #f7d1f026
 def _points(stroke):
     "The (x, y) points of one stroke as floats; points that are not two finite numbers are dropped."
     pts = []
@@ -87,14 +87,14 @@ def rasterize(strokes):
             img = torch.maximum(img, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1))
     return img
 
-# %% ../nbs/07_draw_a_digit.ipynb #98d7fbe3
+# %% ../nbs/07_draw_a_digit.ipynb #bf3abfb1
 def coverage(n_out, n_in, s, off):
     "(n_out, n_in): how much of output pixel i (from i to i+1) input pixel k covers, once scaled by `s` and moved by `off`."
     i = torch.arange(n_out, dtype=torch.float64)[:, None]
     k = torch.arange(n_in, dtype=torch.float64)[None, :]
     return (torch.minimum(i+1, off + (k+1)*s) - torch.maximum(i, off + k*s)).clamp(min=0)
 
-# %% ../nbs/07_draw_a_digit.ipynb #f3091b65
+# %% ../nbs/07_draw_a_digit.ipynb #e22100b7
 def mnist_input(strokes):
     "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
     ink = rasterize(strokes)
@@ -114,7 +114,7 @@ def mnist_input(strokes):
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
     return out[BOX:BOX+SIDE, BOX:BOX+SIDE].flatten()
 
-# %% ../nbs/07_draw_a_digit.ipynb #dee384f4
+# %% ../nbs/07_draw_a_digit.ipynb #5fadc552
 def naive_input(strokes):
     "The whole pad shrunk to 28x28 by averaging each 5x5 block of the ink grid, no preprocessing: (784,) float64, or None if there is no ink."
     ink = rasterize(strokes)

@@ -103,6 +103,8 @@ def handout_nb(nb):
             if is_hidden(c): continue
             c.source = strip_directives(c.source)
             if not c.source: continue
+            for o in c.get('outputs', []):   # a widget's live view needs a kernel: the page shows its text/html view (appendix 94)
+                o.get('data', {}).pop('application/vnd.jupyter.widget-view+json', None)
         cells.append(c)
     nb.cells = cells
     return nb

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['JS_PATH', 'pad_data', 'page_html', 'DrawDigit']
 
-# %% ../nbs/94_widget.ipynb #305b1a1b
+# %% ../nbs/94_widget.ipynb #69203df9
 import hashlib, json
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import anywidget, traitlets
 import mnist_linear
 from .drawing import mnist_input, naive_input
 
-# %% ../nbs/94_widget.ipynb #dc4237a0
+# %% ../nbs/94_widget.ipynb #a628776c
 JS_PATH = Path(mnist_linear.__file__).parent/'js'/'draw_digit.js'
 
 def _numbers(t):
@@ -27,15 +27,15 @@ def pad_data(linear, digits=None):
     if digits is not None: out.update(weights10=_numbers(digits[0]), bias10=_numbers(digits[1]))
     return out
 
-# %% ../nbs/94_widget.ipynb #87cb18e4
+# %% ../nbs/94_widget.ipynb #4c3f7414
 def page_html(data, strokes=()):
     "The pad as self-contained HTML: the module of JS_PATH inline, `mount`ed with `data` (from `pad_data`) and `strokes`."
     payload = json.dumps({**data, 'strokes': [[[float(v) for v in p[:2]] for p in s] for s in strokes]}, separators=(',', ':'))
-    ident = 'mnl-draw-' + hashlib.sha256(payload.encode()).hexdigest()[:10]
+    ident = 'mnl-draw-' + hashlib.sha256(json.dumps(json.loads(payload)['strokes']).encode()).hexdigest()[:10]
     return (f'<div id="{ident}" class="mnl-draw"><p>The drawing pad needs JavaScript.</p></div>\n'
             f'<script type="module">\n{JS_PATH.read_text()}\nmount(document.getElementById("{ident}"), {payload});\n</script>\n')
 
-# %% ../nbs/94_widget.ipynb #468e3338
+# %% ../nbs/94_widget.ipynb #8e98604e
 class DrawDigit(anywidget.AnyWidget):
     "A drawing pad for lesson 07: draw a digit, see lesson 03's model's input, each pixel's vote and its answer."
     _esm = JS_PATH.read_text()
@@ -57,7 +57,7 @@ class DrawDigit(anywidget.AnyWidget):
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)             # anywidget's (data, metadata), or None
-        data = {k: v for k, v in (bundle[0] if bundle else {}).items() if k == 'application/vnd.jupyter.widget-view+json'}
+        data = {k: dict(sorted(v.items())) for k, v in (bundle[0] if bundle else {}).items() if k == 'application/vnd.jupyter.widget-view+json'}
         data['text/plain'] = f'DrawDigit: a drawing pad with {len(self.strokes)} strokes'
         data['text/html'] = page_html({k: getattr(self, k) for k in ('weights3', 'bias3', 'weights10', 'bias10')}, self.strokes)
         return data
