@@ -98,7 +98,7 @@ test: data node_modules/.package-lock.json
 
 # Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.
 outputs: data
-	for nb in nbs/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 "$$nb"; done
+	for nb in nbs/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False "$$nb"; done
 	$(BIN)/nbdev-clean
 	$(BIN)/nbdev-export
 	$(BIN)/mnist-linear-handouts --html _handouts
