@@ -171,6 +171,7 @@ def test_drawing_on_the_handout_page_in_chromium(data, tmp_path):
     for name, strokes in drawings.items():
         want = _reference(strokes, pd['weights3'], pd['bias3'], pd['weights10'], pd['bias10'])['mnist']
         got = out['drawings'][name]
+        assert got['cleared'].startswith('Draw a digit'), (name, got['cleared'])       # the empty pad says what to do
         assert abs(float(got['p3']) - want['p3']) <= 1e-5, (name, got, want['p3'])
         assert max(abs(a-b) for a, b in zip(json.loads(got['probs']), want['probs'])) <= 1e-5, name
         shown = f"{'3' if want['p3'] >= 0.5 else '7'}, probability of a 3: {want['p3']:.4f}"

@@ -14,14 +14,14 @@
 #      the last to the first raises nothing. A student copy in clean/ runs only where its run
 #      proves more than its lesson's (see the tool's docstring): today the handouts appendix's
 #      copy, whose code reads the notebooks beside it.
-#   4. the exercises run (tools/exercises.py --run): every check prints "right" in the sources with
-#      solutions, "not done yet" in the learner editions
-#   5. pytest tests/, 2 processes at a time (pytest-xdist). Among its tests is the whole answer-key
-#      check on the repository (tests/test_answers.py, the same as `python tools/check_answers.py`:
-#      one answer per question, question texts as in the lessons, quoted numbers printed by the
-#      lessons, no answer in a student export), which runs there beside the other tests instead of
-#      in a stage of its own.
-# Every stage runs PyTorch with one thread (OMP_NUM_THREADS=1). Stages 3-5 run two processes at a
+#   4. pytest tests/, 2 processes at a time (pytest-xdist). Two whole checks run there beside the
+#      other tests instead of in stages of their own: the answer key on the repository
+#      (tests/test_answers.py, the same as `python tools/check_answers.py`: one answer per question,
+#      question texts as in the lessons, quoted numbers printed by the lessons, no answer in a student
+#      export), and the exercises (tests/test_exercises_run.py, the same as `python tools/exercises.py
+#      --run`: every check prints "right" in the sources with solutions, "not done yet" in the learner
+#      editions), along with the drawing pad's Node and Chromium tests (tests/test_drawing.py).
+# Every stage runs PyTorch with one thread (OMP_NUM_THREADS=1). Stages 3-4 run two processes at a
 # time on the two cores, and two PyTorch processes with two threads each on two cores thrash; so
 # does a test whose subprocess competes with its parent, or anything else busy on the machine
 # (measured under load: a 21-epoch run 24 s instead of 1 s; tests/test_net.py's 40-epoch setup 58 s
@@ -40,7 +40,7 @@ WORKERS="${WORKERS:-2}"
 
 T0=$(date +%s)
 
-# Stages 3-5 start more than twenty Jupyter kernels, and each would import PyTorch, torchvision, pandas and
+# Stages 3-4 start more than twenty Jupyter kernels, and each would import PyTorch, torchvision, pandas and
 # matplotlib anew (about 4 s of CPU each). tools/kernel_zygote.py imports them once and forks each kernel from
 # there: still a new process with fresh random states, an empty namespace and the notebook's own imports (its
 # docstring says what it shares and why that changes no output). It starts now, while stages 1-2 run, and stops
@@ -99,15 +99,13 @@ export_stage() {
   mnist-linear-handouts --check && python tools/exercises.py --check && python tools/lock.py --check
 }
 
-stage "1/5 nbdev-clean (no changes)"  unchanged_by nbdev-clean
-stage "2/5 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync, locks hold" export_stage
-stage "3/5 notebooks run once (outputs true, safe twice and upward)" \
+stage "1/4 nbdev-clean (no changes)"  unchanged_by nbdev-clean
+stage "2/4 nbdev-export (no changes), nbdev 2 agrees, clean/ and exercises/ in sync, locks hold" export_stage
+stage "3/4 notebooks run once (outputs true, safe twice and upward)" \
       python tools/check_outputs.py nbs --derived clean --workers "$WORKERS"
-stage "4/5 exercises (right with solutions, not done yet without)" \
-      python tools/exercises.py --run --workers "$WORKERS"
-stage "5/5 pytest tests/, the answer key's check among them" \
+stage "4/4 pytest tests/, the answer key's check and the exercises among them" \
       python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadfile tests/
-printf '\nAll 5 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
+printf '\nAll 4 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
 # Say so when the kernels did not come from the zygote (slower, same checks), and why.
 grep -q 'ready on' "$ZYGOTE_DIR/log" || { echo "note: the kernel zygote never started; every kernel was started the ordinary way:"; tail -3 "$ZYGOTE_DIR/log"; }
 grep 'not forking' "$ZYGOTE_DIR/log" | sort | uniq -c | sed 's/^/note: /' || true

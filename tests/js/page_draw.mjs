@@ -3,7 +3,7 @@
 // JOB.json: {"drawings": {name: strokes (pad units)}, "screenshots": folder or null}.
 // For each drawing: press Clear, then for each stroke press the mouse at its first point, move through the
 // others and release (Chromium turns these into pointer events), then read the verdict's data-p3, the ten
-// probabilities and the visible text. Every request the page makes is recorded: a file:// page that fetches
+// probabilities and the visible text (and the text right after Clear, on an empty pad). Every request the page makes is recorded: a file:// page that fetches
 // nothing makes exactly one, for itself.
 import fs from 'node:fs';
 import { chromium } from 'playwright-core';
@@ -25,6 +25,7 @@ try {
   await pad.scrollIntoViewIfNeeded();
   for (const [name, strokes] of Object.entries(job.drawings)) {
     await page.getByRole('button', { name: 'Clear' }).click();
+    const cleared = await page.locator('output.mnl-verdict').textContent();
     const box = await pad.boundingBox();
     const at = ([x, y]) => [box.x + x * box.width / 280, box.y + y * box.height / 280];
     for (const s of strokes) {
@@ -35,6 +36,7 @@ try {
     }
     const verdict = page.locator('output.mnl-verdict');
     out.drawings[name] = {
+      cleared,
       p3: await verdict.getAttribute('data-p3'),
       text: await verdict.textContent(),
       probs: await page.locator('.mnl-ten').getAttribute('data-probs'),
