@@ -6,7 +6,7 @@
 __all__ = ['CANVAS', 'GRID', 'RADIUS', 'BOX', 'SIDE', 'CourseModels', 'course_models', 'strokes_from_image', 'moved', 'rasterize',
            'coverage', 'mnist_input', 'naive_input']
 
-# %% ../nbs/07_draw_a_digit.ipynb #2c2bcb02
+# %% ../nbs/07_draw_a_digit.ipynb #8f4e95a0
 import functools, math
 from typing import NamedTuple
 
@@ -17,13 +17,13 @@ from .training import train_linear
 from .net import train_net
 from .digits import train_all_digits
 
-# %% ../nbs/07_draw_a_digit.ipynb #8057c6cc
+# %% ../nbs/07_draw_a_digit.ipynb #6f036c65
 class _KeepModel(Callback):
     "Keeps the `Learner`'s model when `fit` ends."
     def after_fit(self): self.kept = self.learn.model
 
 class CourseModels(NamedTuple):
-    linear: tuple    # lesson 03: (weights (784, 1), bias (1,)), 3 vs 7
+    linear: tuple    # lesson 03: (weights (784, 1), bias (1,)) after 21 epochs, 3 vs 7
     net: torch.nn.Module  # lesson 05: the two-layer net, 3 vs 7
     digits: tuple    # lesson 06: (weights (784, 10), bias (10,)), all ten digits
     accuracy: dict   # each model's validation accuracy after its last epoch
@@ -32,7 +32,7 @@ class CourseModels(NamedTuple):
 def course_models() -> CourseModels:
     "Lessons 03, 05 and 06's models, trained again with their seeds and settings; cached, so later calls cost nothing."
     data = mnist_3s_7s()
-    accs, linear = train_linear(data=data)
+    accs, linear = train_linear(epochs=21, data=data)
     keep = _KeepModel()
     net_accs = train_net(data=data, cbs=[keep])
     digit_accs, digits = train_all_digits(epochs=10)
@@ -40,7 +40,7 @@ def course_models() -> CourseModels:
     net = keep.kept.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
-# %% ../nbs/07_draw_a_digit.ipynb #8ea5d378
+# %% ../nbs/07_draw_a_digit.ipynb #82fdeac9
 CANVAS, GRID, RADIUS, BOX, SIDE = 280, 140, 10, 20, 28   # pad units; ink grid; pen radius; MNIST's box; MNIST's side
 
 def strokes_from_image(img, threshold=0.5):
@@ -61,7 +61,7 @@ def moved(strokes, scale=1., dx=0., dy=0.):
     c = CANVAS/2
     return [[[c + (x-c)*scale + dx, c + (y-c)*scale + dy] for x, y in s] for s in strokes]
 
-# %% ../nbs/07_draw_a_digit.ipynb #f7d1f026
+# %% ../nbs/07_draw_a_digit.ipynb #b0bd1995
 def _points(stroke):
     "The (x, y) points of one stroke as floats; points that are not two finite numbers are dropped."
     pts = []
@@ -72,7 +72,7 @@ def _points(stroke):
     return pts
 
 def rasterize(strokes):
-    "The ink of `strokes` on a GRIDxGRID float64 grid: 1 within RADIUS of a stroke, fading to 0 over one cell."
+    "The ink of `strokes` on a GRIDxGRID float64 grid: 1 well inside RADIUS of a stroke, 0.5 at RADIUS, 0 one cell further out."
     cell = CANVAS/GRID
     c = (torch.arange(GRID, dtype=torch.float64) + 0.5)*cell      # the cells' centres, in pad units
     py, px = c[:, None], c[None, :]
@@ -87,14 +87,14 @@ def rasterize(strokes):
             img = torch.maximum(img, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1))
     return img
 
-# %% ../nbs/07_draw_a_digit.ipynb #bf3abfb1
+# %% ../nbs/07_draw_a_digit.ipynb #c1464cd6
 def coverage(n_out, n_in, s, off):
     "(n_out, n_in): how much of output pixel i (from i to i+1) input pixel k covers, once scaled by `s` and moved by `off`."
     i = torch.arange(n_out, dtype=torch.float64)[:, None]
     k = torch.arange(n_in, dtype=torch.float64)[None, :]
     return (torch.minimum(i+1, off + (k+1)*s) - torch.maximum(i, off + k*s)).clamp(min=0)
 
-# %% ../nbs/07_draw_a_digit.ipynb #e22100b7
+# %% ../nbs/07_draw_a_digit.ipynb #a0e3add6
 def mnist_input(strokes):
     "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
     ink = rasterize(strokes)
@@ -114,7 +114,7 @@ def mnist_input(strokes):
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
     return out[BOX:BOX+SIDE, BOX:BOX+SIDE].flatten()
 
-# %% ../nbs/07_draw_a_digit.ipynb #5fadc552
+# %% ../nbs/07_draw_a_digit.ipynb #602cf05a
 def naive_input(strokes):
     "The whole pad shrunk to 28x28 by averaging each 5x5 block of the ink grid, no preprocessing: (784,) float64, or None if there is no ink."
     ink = rasterize(strokes)

@@ -21,7 +21,7 @@ LESSON = ROOT/'nbs'/'07_draw_a_digit.ipynb'
 def data(): return mnist_3s_7s()
 
 @pytest.fixture(scope='module')
-def linear(data): return train_linear(data=data)[1]
+def linear(data): return train_linear(epochs=21, data=data)[1]        # lesson 03's key run, as course_models trains it
 
 def every_20th(data):
     n3 = int(data.valid_y.sum())
@@ -65,7 +65,7 @@ def test_lesson_table_for_the_linear_model(data, linear):
         return round(((xs@w + b).flatten() > 0).float().eq(data.valid_y[idx].flatten()).float().mean().item(), 4)
     assert [acc(naive_input), acc(mnist_input)] == [0.9806, 0.9806]
     assert [acc(naive_input, scale=0.5), acc(mnist_input, scale=0.5)] == [0.4854, 0.9515]
-    assert [acc(naive_input, dx=60, dy=40), acc(mnist_input, dx=60, dy=40)] == [0.3107, 0.9709]
+    assert [acc(naive_input, dx=60, dy=40), acc(mnist_input, dx=60, dy=40)] == [0.3010, 0.9709]
 
 @pytest.mark.parametrize('strokes', [[], [[]], [[[float('nan'), 5.0]]], [[[-100, -100], [-50, -60]]], [[['a', 'b']]]],
                          ids=['empty', 'empty stroke', 'not a number', 'off the pad', 'not numbers'])
