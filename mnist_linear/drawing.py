@@ -6,7 +6,7 @@
 __all__ = ['CANVAS', 'GRID', 'RADIUS', 'BOX', 'SIDE', 'CourseModels', 'course_models', 'strokes_from_image', 'moved', 'rasterize',
            'coverage', 'mnist_input', 'naive_input']
 
-# %% ../nbs/07_draw_a_digit.ipynb #8f4e95a0
+# %% ../nbs/07_draw_a_digit.ipynb #740a41b8
 import functools, math
 from typing import NamedTuple
 
@@ -17,7 +17,7 @@ from .training import train_linear
 from .net import train_net
 from .digits import train_all_digits
 
-# %% ../nbs/07_draw_a_digit.ipynb #6f036c65
+# %% ../nbs/07_draw_a_digit.ipynb #a847ef1b
 class _KeepModel(Callback):
     "Keeps the `Learner`'s model when `fit` ends."
     def after_fit(self): self.kept = self.learn.model
@@ -40,7 +40,7 @@ def course_models() -> CourseModels:
     net = keep.kept.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
-# %% ../nbs/07_draw_a_digit.ipynb #82fdeac9
+# %% ../nbs/07_draw_a_digit.ipynb #ceab9bb9
 CANVAS, GRID, RADIUS, BOX, SIDE = 280, 140, 10, 20, 28   # pad units; ink grid; pen radius; MNIST's box; MNIST's side
 
 def strokes_from_image(img, threshold=0.5):
@@ -61,7 +61,7 @@ def moved(strokes, scale=1., dx=0., dy=0.):
     c = CANVAS/2
     return [[[c + (x-c)*scale + dx, c + (y-c)*scale + dy] for x, y in s] for s in strokes]
 
-# %% ../nbs/07_draw_a_digit.ipynb #b0bd1995
+# %% ../nbs/07_draw_a_digit.ipynb #9d7e256a
 def _points(stroke):
     "The (x, y) points of one stroke as floats; points that are not two finite numbers are dropped."
     pts = []
@@ -75,26 +75,31 @@ def rasterize(strokes):
     "The ink of `strokes` on a GRIDxGRID float64 grid: 1 well inside RADIUS of a stroke, 0.5 at RADIUS, 0 one cell further out."
     cell = CANVAS/GRID
     c = (torch.arange(GRID, dtype=torch.float64) + 0.5)*cell      # the cells' centres, in pad units
-    py, px = c[:, None], c[None, :]
     img = torch.zeros(GRID, GRID, dtype=torch.float64)
+    reach = RADIUS + cell                                           # cells further from a segment get no ink from it
     for stroke in strokes:
         pts = _points(stroke)
         for (ax, ay), (bx, by) in zip(pts, pts[1:] or pts):         # a stroke of one point is a dot
+            y0, y1 = max(0, math.floor((min(ay, by)-reach)/cell)), min(GRID, math.ceil((max(ay, by)+reach)/cell) + 1)
+            x0, x1 = max(0, math.floor((min(ax, bx)-reach)/cell)), min(GRID, math.ceil((max(ax, bx)+reach)/cell) + 1)
+            if y0 >= y1 or x0 >= x1: continue                       # entirely off the pad
+            py, px = c[y0:y1, None], c[None, x0:x1]                 # the centres of the cells near the segment
             abx, aby = bx-ax, by-ay
             len2 = abx*abx + aby*aby
-            t = (((px-ax)*abx + (py-ay)*aby)/len2).clamp(0, 1) if len2 > 0 else torch.zeros(1, 1, dtype=torch.float64)
+            t = (((px-ax)*abx + (py-ay)*aby)/len2).clamp(0, 1) if len2 > 0 else 0.
             dx, dy = px - (ax + t*abx), py - (ay + t*aby)             # from each centre to the nearest point of the segment
-            img = torch.maximum(img, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1))
+            near = img[y0:y1, x0:x1]
+            torch.maximum(near, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1), out=near)
     return img
 
-# %% ../nbs/07_draw_a_digit.ipynb #c1464cd6
+# %% ../nbs/07_draw_a_digit.ipynb #94feac5c
 def coverage(n_out, n_in, s, off):
     "(n_out, n_in): how much of output pixel i (from i to i+1) input pixel k covers, once scaled by `s` and moved by `off`."
     i = torch.arange(n_out, dtype=torch.float64)[:, None]
     k = torch.arange(n_in, dtype=torch.float64)[None, :]
     return (torch.minimum(i+1, off + (k+1)*s) - torch.maximum(i, off + k*s)).clamp(min=0)
 
-# %% ../nbs/07_draw_a_digit.ipynb #a0e3add6
+# %% ../nbs/07_draw_a_digit.ipynb #fea13899
 def mnist_input(strokes):
     "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
     ink = rasterize(strokes)
@@ -114,7 +119,7 @@ def mnist_input(strokes):
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
     return out[BOX:BOX+SIDE, BOX:BOX+SIDE].flatten()
 
-# %% ../nbs/07_draw_a_digit.ipynb #602cf05a
+# %% ../nbs/07_draw_a_digit.ipynb #f886c1c9
 def naive_input(strokes):
     "The whole pad shrunk to 28x28 by averaging each 5x5 block of the ink grid, no preprocessing: (784,) float64, or None if there is no ink."
     ink = rasterize(strokes)
