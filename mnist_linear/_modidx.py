@@ -249,6 +249,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                        'mnist_linear.handouts.build_answers': ('handouts.html#build_answers', 'mnist_linear/handouts.py'),
                                        'mnist_linear.handouts.build_handouts': ('handouts.html#build_handouts', 'mnist_linear/handouts.py'),
                                        'mnist_linear.handouts.console_main': ('handouts.html#console_main', 'mnist_linear/handouts.py'),
+                                       'mnist_linear.handouts.figure_alts': ('handouts.html#figure_alts', 'mnist_linear/handouts.py'),
                                        'mnist_linear.handouts.handout_html': ('handouts.html#handout_html', 'mnist_linear/handouts.py'),
                                        'mnist_linear.handouts.handout_nb': ('handouts.html#handout_nb', 'mnist_linear/handouts.py'),
                                        'mnist_linear.handouts.handouts_index': ('handouts.html#handouts_index', 'mnist_linear/handouts.py'),

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['KEEP_WHOLE', 'lessons', 'is_hidden', 'strip_directives', 'lesson_title', 'student_nb', 'student_copies',
-           'write_student_copies', 'stale_student_copies', 'handout_nb', 'handout_html', 'lesson_summary',
-           'inline_markdown', 'is_appendix', 'lesson_times', 'handouts_index', 'build_handouts', 'questionnaire',
-           'KeyEntry', 'read_key', 'key_file', 'read_lesson', 'section_titles', 'key_problems', 'answers_html',
-           'build_answers', 'main', 'console_main']
+           'write_student_copies', 'stale_student_copies', 'handout_nb', 'figure_alts', 'handout_html',
+           'lesson_summary', 'inline_markdown', 'is_appendix', 'lesson_times', 'handouts_index', 'build_handouts',
+           'questionnaire', 'KeyEntry', 'read_key', 'key_file', 'read_lesson', 'section_titles', 'key_problems',
+           'answers_html', 'build_answers', 'main', 'console_main']
 
 # %% ../nbs/91_handouts.ipynb #1aaf707a
 import argparse, html, re, sys
@@ -109,12 +109,28 @@ def handout_nb(nb):
     nb.cells = cells
     return nb
 
+_ALT = re.compile(r'^#\|\s*alt:\s*(.*\S)\s*$', re.M)
+_IMG = re.compile(r'<img alt="No description has been provided for this image"([^>]*?) src="data:image/png;base64,([^"]+)"')
+
+def figure_alts(nb):
+    "{PNG as base64: alt text} for the images of every code cell that has an `#| alt:` line."
+    alts = {}
+    for c in nb.cells:
+        m = _ALT.search(c.source) if c.cell_type == 'code' else None
+        for o in c.get('outputs', []) if m else []:
+            png = o.get('data', {}).get('image/png')
+            if png: alts[''.join(png.split())] = m[1]
+    return alts
+
 def handout_html(nb, title, footer):
-    "A self-contained HTML page for `nb`: embedded images, no CDN scripts, a footer."
+    "A self-contained HTML page for `nb`: embedded images with their `#| alt:` text, no CDN scripts, a footer."
     from nbconvert import HTMLExporter
     exporter = HTMLExporter(template_name='lab')
     body, _ = exporter.from_notebook_node(handout_nb(nb), resources={'metadata': {'name': title}})
     body = _CDN_MODULE.sub('', _CDN_SCRIPT.sub('', body))
+    alts = figure_alts(nb)
+    body = _IMG.sub(lambda m: (f'<img alt="{html.escape(alts[m[2]])}"{m[1]} src="data:image/png;base64,{m[2]}"'
+                               if m[2] in alts else m[0]), body)
     foot = f'<footer style="margin:2em;color:#666;font-size:0.9em">{html.escape(footer)}</footer>\n'
     return body.replace('</body>', foot + '</body>', 1)
 

@@ -119,6 +119,27 @@ def test_handout_is_self_contained_and_true_to_its_lesson(handouts, lesson):
                 if line.strip() and line.strip() not in visible: assert line.strip() not in text, line
 
 
+def test_a_figure_gets_its_alt_line_as_alt_text():
+    nb = small_nb()
+    png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGBgAAAABQABpfZFQAAAAABJRU5ErkJggg=='
+    nb.cells += [new_code_cell('#| alt: A dot, "small" & black\nplt.plot()', outputs=[new_output('display_data', data={'image/png': png})]),
+                 new_code_cell('plt.plot()', outputs=[new_output('display_data', data={'image/png': png[:-4] + 'AAA='})])]
+    page = handout_html(nb, '98 - A small lesson', 'the footer')
+    alts = re.findall(r'<img alt="([^"]*)"', page)
+    assert alts == ['A dot, &quot;small&quot; &amp; black', 'No description has been provided for this image']
+    assert '#| alt' not in page
+
+
+def test_lesson_07_figures_carry_their_alt_text(handouts):
+    "Lesson 07's figures all have `#| alt:` lines (issue 24 asks the same of every lesson), and its page shows them."
+    dest, _ = handouts
+    nb = nbformat.read(ROOT/'nbs'/'07_draw_a_digit.ipynb', as_version=4)
+    want = [m and m[1] for c in nb.cells if c.cell_type == 'code' and any('image/png' in o.get('data', {}) for o in c.outputs)
+            for m in [re.search(r'^#\|\s*alt:\s*(.*\S)', c.source, re.M)]]
+    assert len(want) == 4 and None not in want, want
+    assert re.findall(r'<img alt="([^"]*)"', (dest/'07_draw_a_digit.html').read_text()) == [html.escape(a) for a in want]
+
+
 def test_index_renders_titles_and_summaries_and_gives_run_times(handouts):
     dest, _ = handouts
     index = (dest/'index.html').read_text()
