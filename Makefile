@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run lab instructor-lab course lessons test setup data outputs export handouts answers times lock
+.PHONY: run lab instructor-lab course lessons test setup data outputs export handouts site answers times lock
 .DEFAULT_GOAL := run
 
 # Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it), with
@@ -110,15 +110,18 @@ export: setup
 	$(BIN)/mnist-linear-handouts --html _handouts
 	$(BIN)/python tools/exercises.py
 
-# Instructors: student notebooks into clean/ and HTML handouts into DIR (default _handouts/).
+# Instructors: student notebooks into clean/ and the handouts as a website into DIR (default _handouts/): one page per
+# lesson with the course's navigation, search, dark mode and print styles, served as it is by any static host.
+# `make site` is the same; `make answers` writes the answer key beside it, linked to the site's sections.
 DIR ?= _handouts
 handouts: setup
 	$(BIN)/mnist-linear-handouts --html $(DIR)
+site: handouts
 
 # Instructors: the questionnaires' answer key as HTML into KEYDIR (default _answers/, ignored by git).
 KEYDIR ?= _answers
 answers: setup
-	$(BIN)/mnist-linear-handouts --answers $(KEYDIR)
+	$(BIN)/mnist-linear-handouts --answers $(KEYDIR) --html $(DIR)
 
 # CONTRIBUTING.md's table of stage times: run the whole pipeline, then print a Markdown table of each
 # stage's time and its ratio to `python -c 'import torch'` measured in the same run.

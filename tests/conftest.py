@@ -127,3 +127,18 @@ def sample_tar(sample_path) -> SampleTar:
 def good_archive(sample_tar, tmp_path_factory) -> Path:
     "A tgz of the installed real sample, laid out like fastai's mnist_sample.tgz, written once per session."
     return sample_tar.write(tmp_path_factory.mktemp('archives')/'mnist_sample.tgz')
+
+
+def browser_tools():
+    """(node, chromium): the programs the browser tests need. Missing ones fail the test with what to install; they never
+    skip it. `CHROMIUM` names another Chromium or Chrome than Debian's /usr/bin/chromium."""
+    node = shutil.which('node')
+    if node is None: pytest.fail("node is not installed: the browser tests need Node.js (tests/test_drawing.py's docstring)")
+    chromium = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    if not Path(chromium).exists():
+        pytest.fail(f"{chromium} is missing: install Debian's Chromium (apt-get install chromium), or set CHROMIUM")
+    root = Path(__file__).resolve().parent.parent
+    for package in ('playwright-core', 'axe-core'):
+        if not (root/'node_modules'/package).is_dir():
+            pytest.fail(f'node_modules/{package} is missing: run `npm ci` in the repository (package.json)')
+    return node, chromium

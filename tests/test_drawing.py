@@ -4,7 +4,7 @@ the pad's JavaScript against Python in Node, and the handout page drawn on in he
 The JavaScript tests need Node (on every machine of this project) and, for the page, Debian's Chromium and
 the npm package playwright-core (`.ci/run` installs both: `apt-get install chromium`, `npm ci`). Where one is
 missing, its test fails and says what to install; none is skipped."""
-import json, math, os, re, shutil, subprocess
+import json, math, os, re, subprocess
 from pathlib import Path
 
 import nbformat, pytest, torch
@@ -12,6 +12,7 @@ from mnist_linear.data import mnist_3s_7s
 from mnist_linear.drawing import mnist_input, naive_input, moved, rasterize, strokes_from_image, coverage
 from mnist_linear.training import train_linear
 from mnist_linear.widget import DrawDigit, pad_data, page_html
+from conftest import browser_tools
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT/'nbs'/'07_draw_a_digit.ipynb'
@@ -100,11 +101,6 @@ def test_widget_display_carries_the_page():
 
 # ---- JavaScript against Python --------------------------------------------------------------------------------
 
-def _need(tool):
-    path = shutil.which(tool)
-    if path is None: pytest.fail(f'{tool} is not installed: the drawing pad\'s JavaScript tests need it (see this file\'s docstring)')
-    return path
-
 def _reference(strokes, weights3, bias3, weights10, bias10):
     "Python's view of `strokes`, with the weights as the page reads them (float64)."
     out = {}
@@ -119,7 +115,7 @@ def _reference(strokes, weights3, bias3, weights10, bias10):
 def _json_safe(strokes): return [[[v if math.isfinite(v) else str(v) for v in p] for p in s] for s in strokes]
 
 def test_javascript_prepares_and_predicts_like_python(data, linear, tmp_path):
-    node = _need('node')
+    node, _ = browser_tools()
     torch.manual_seed(0)
     digits = (torch.randn(784, 10)*0.1, torch.randn(10)*0.1)
     pd = pad_data(linear, digits)
@@ -143,12 +139,7 @@ _MOUNT = re.compile(r'mount\(document\.getElementById\("(mnl-draw-[0-9a-f]+)"\),
 
 def test_drawing_on_the_handout_page_in_chromium(data, tmp_path):
     from mnist_linear.handouts import handout_html, lesson_title
-    node = _need('node')
-    chromium = os.environ.get('CHROMIUM', '/usr/bin/chromium')
-    if not Path(chromium).exists():
-        pytest.fail(f'{chromium} is missing: install Debian\'s Chromium (apt-get install chromium), or set CHROMIUM')
-    if not (ROOT/'node_modules'/'playwright-core').is_dir():
-        pytest.fail('node_modules/playwright-core is missing: run `npm ci` in the repository (package.json)')
+    node, chromium = browser_tools()
     nb = nbformat.read(LESSON, as_version=4)
     page = tmp_path/'07_draw_a_digit.html'
     html = handout_html(nb, lesson_title(nb), 'test')

@@ -92,9 +92,13 @@ def handouts(repo_handouts): return repo_handouts
 def test_every_lesson_has_a_handout_and_the_index_links_them_in_order(handouts):
     dest, pages = handouts
     names = [p.stem for p in lessons(ROOT/'nbs')]
-    assert sorted(p.name for p in dest.iterdir()) == sorted(['index.html'] + [f'{n}.html' for n in names])
+    site_files = ['site.css', 'site.js', 'search-index.js', 'clean', 'exercises']     # the site's own, and the lessons' notebooks
+    assert sorted(p.name for p in dest.iterdir()) == sorted(['index.html'] + [f'{n}.html' for n in names] + site_files)
     index = (dest/'index.html').read_text()
-    assert re.findall(r'href="([^"]+)\.html"', index) == names
+    main = index[index.index('<main'):index.index('</main>')]                     # the sidebar lists them too
+    assert re.findall(r'href="([^"]+)\.html"', main) == names
+    nav = index[index.index('<nav class="site-nav"'):index.index('</nav>')]
+    assert re.findall(r'href="([^"]+)\.html"', nav) == ['index'] + names
 
 
 @pytest.mark.parametrize('lesson', [p.stem for p in lessons(ROOT/'nbs')])
@@ -154,9 +158,10 @@ def test_index_renders_titles_and_summaries_and_gives_run_times(handouts):
         assert summary and page_text(inline_markdown(summary)) in text, p.name
         assert f'{page_text(inline_markdown(lesson_title(nb)))} (runs in about {times[p.name]} s)' in text, p.name
     # the appendix (90 and up) comes after every lesson, under its own heading
-    head = index.index('Appendix, for instructors and maintainers')
+    main = index[index.index('<main'):]
+    head = main.index('Appendix, for instructors and maintainers')
     for p in lessons(ROOT/'nbs'):
-        assert (index.index(f'href="{p.stem}.html"') > head) == is_appendix(p), p.name
+        assert (main.index(f'href="{p.stem}.html"') > head) == is_appendix(p), p.name
 
 
 def test_inline_markdown():
