@@ -6,7 +6,7 @@
 __all__ = ['CANVAS', 'GRID', 'RADIUS', 'BOX', 'SIDE', 'CourseModels', 'course_models', 'strokes_from_image', 'moved', 'rasterize',
            'coverage', 'mnist_input', 'naive_input']
 
-# %% ../nbs/07_draw_a_digit.ipynb #740a41b8
+# %% ../nbs/07_draw_a_digit.ipynb #c4f773cf
 import functools, math
 from typing import NamedTuple
 
@@ -17,7 +17,7 @@ from .training import train_linear
 from .net import train_net
 from .digits import train_all_digits
 
-# %% ../nbs/07_draw_a_digit.ipynb #a847ef1b
+# %% ../nbs/07_draw_a_digit.ipynb #05ded0b0
 class _KeepModel(Callback):
     "Keeps the `Learner`'s model when `fit` ends."
     def after_fit(self): self.kept = self.learn.model
@@ -40,7 +40,7 @@ def course_models() -> CourseModels:
     net = keep.kept.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
-# %% ../nbs/07_draw_a_digit.ipynb #ceab9bb9
+# %% ../nbs/07_draw_a_digit.ipynb #d0d55ccd
 CANVAS, GRID, RADIUS, BOX, SIDE = 280, 140, 10, 20, 28   # pad units; ink grid; pen radius; MNIST's box; MNIST's side
 
 def strokes_from_image(img, threshold=0.5):
@@ -61,7 +61,7 @@ def moved(strokes, scale=1., dx=0., dy=0.):
     c = CANVAS/2
     return [[[c + (x-c)*scale + dx, c + (y-c)*scale + dy] for x, y in s] for s in strokes]
 
-# %% ../nbs/07_draw_a_digit.ipynb #9d7e256a
+# %% ../nbs/07_draw_a_digit.ipynb #2210b730
 def _points(stroke):
     "The (x, y) points of one stroke as floats; points that are not two finite numbers are dropped."
     pts = []
@@ -92,14 +92,14 @@ def rasterize(strokes):
             torch.maximum(near, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1), out=near)
     return img
 
-# %% ../nbs/07_draw_a_digit.ipynb #94feac5c
+# %% ../nbs/07_draw_a_digit.ipynb #3d478a96
 def coverage(n_out, n_in, s, off):
     "(n_out, n_in): how much of output pixel i (from i to i+1) input pixel k covers, once scaled by `s` and moved by `off`."
     i = torch.arange(n_out, dtype=torch.float64)[:, None]
     k = torch.arange(n_in, dtype=torch.float64)[None, :]
     return (torch.minimum(i+1, off + (k+1)*s) - torch.maximum(i, off + k*s)).clamp(min=0)
 
-# %% ../nbs/07_draw_a_digit.ipynb #fea13899
+# %% ../nbs/07_draw_a_digit.ipynb #c49bce97
 def mnist_input(strokes):
     "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
     ink = rasterize(strokes)
@@ -119,7 +119,7 @@ def mnist_input(strokes):
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
     return out[BOX:BOX+SIDE, BOX:BOX+SIDE].flatten()
 
-# %% ../nbs/07_draw_a_digit.ipynb #f886c1c9
+# %% ../nbs/07_draw_a_digit.ipynb #c5b9b738
 def naive_input(strokes):
     "The whole pad shrunk to 28x28 by averaging each 5x5 block of the ink grid, no preprocessing: (784,) float64, or None if there is no ink."
     ink = rasterize(strokes)

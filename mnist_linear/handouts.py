@@ -189,7 +189,7 @@ def _dark_theme():
         if p.exists():
             css = p.read_text()
             return css[css.index(':root'):css.rindex('}')+1]
-    return ''
+    raise FileNotFoundError("nbconvert's lab template has no theme-dark.css: the site's dark mode needs it (pip install nbconvert)")
 
 SITE_CSS = """/* mnist-linear's handout site: one font, a sidebar, no empty prompts, dark mode, print (nbs/91_handouts.ipynb) */
 :root { --site-font: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; --site-accent: #5e3c99;
@@ -231,7 +231,7 @@ main#content table { display: block; overflow-x: auto; max-width: 100%; }
   .site { flex-direction: column; gap: 0; }
   .site-nav { position: static; max-height: none; flex-basis: auto; order: 2; border-top: 1px solid var(--jp-border-color2, #ddd); }   /* the lesson first, the course's list after it */
 }
-@media (prefers-color-scheme: dark) {
+@media screen and (prefers-color-scheme: dark) {   /* paper stays white: print is not dark */
   DARK_THEME
   :root { --jp-mirror-editor-comment-color: #7fb3b3; --jp-mirror-editor-operator-color: #c58af9; }   /* 4.5:1 on dark code */
   body.jp-Notebook, body.site-plain { background: #111; color: #e6e6e6; }
@@ -257,12 +257,17 @@ main#content table { display: block; overflow-x: auto; max-width: 100%; }
 SITE_JS = """// Search across every page of the site, offline: search-index.js (written at export) lists each section's text.
 (function () {
   const box = document.getElementById('site-q'), list = document.getElementById('site-results');
+  const form = document.getElementById('site-search');
+  if (form) form.addEventListener('submit', (ev) => ev.preventDefault());   // Enter searches; it never reloads the page
   if (!box || !window.SEARCH_INDEX) return;
   const esc = (s) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c]));
   function show() {
     const words = box.value.toLowerCase().split(/\\s+/).filter((w) => w.length > 1);
     list.replaceChildren();
-    if (!words.length) return;
+    if (!words.length) {
+      if (box.value.trim()) { const li = document.createElement('li'); li.textContent = 'Type a word of two letters or more'; list.append(li); }
+      return;
+    }
     const hits = window.SEARCH_INDEX.filter((e) => words.every((w) => e.t.toLowerCase().includes(w) || e.h.toLowerCase().includes(w)));
     const status = document.createElement('li');
     status.textContent = hits.length ? `${hits.length} section${hits.length > 1 ? 's' : ''} found` : 'Nothing found';
@@ -276,7 +281,7 @@ SITE_JS = """// Search across every page of the site, offline: search-index.js (
     }
   }
   box.addEventListener('input', show);
-  document.getElementById('site-search').addEventListener('submit', (ev) => { ev.preventDefault(); show(); });
+  form.addEventListener('submit', show);
 })();
 """
 
@@ -323,7 +328,7 @@ def site_page(body, stem, entries, files=()):
     body = body.replace('<main>', '<div class="site">\n' + _nav(entries, stem) + '<main id="content">\n' + links + _toc(sections), 1)
     body = body.replace('</main>', _pager(entries, i) + '</main>\n</div>', 1)
     body = body.replace('<footer style="margin:2em;color:#666;font-size:0.9em">', '<footer class="site-footer">', 1)
-    body = re.sub(r'href="(\d\d_[\w-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m[1]}.html{m[2] or ""}"', body)   # a lesson's link to another lesson
+    body = re.sub(r'<a href="(\d\d_[\w-]+)\.ipynb(#[^"]*)?"', lambda m: f'<a href="{m[1]}.html{m[2] or ""}"', body)   # a lesson's link to another
     return body.replace('</body>', '<script src="search-index.js"></script>\n<script src="site.js"></script>\n</body>', 1)
 
 # %% ../nbs/91_handouts.ipynb #14262182

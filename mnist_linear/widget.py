@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['JS_PATH', 'pad_data', 'page_html', 'DrawDigit']
 
-# %% ../nbs/94_widget.ipynb #69203df9
+# %% ../nbs/94_widget.ipynb #dfa0f477
 import hashlib, json
 from pathlib import Path
 
@@ -13,7 +13,7 @@ import anywidget, traitlets
 import mnist_linear
 from .drawing import mnist_input, naive_input
 
-# %% ../nbs/94_widget.ipynb #a628776c
+# %% ../nbs/94_widget.ipynb #c6313499
 JS_PATH = Path(mnist_linear.__file__).parent/'js'/'draw_digit.js'
 
 def _numbers(t):
@@ -27,7 +27,7 @@ def pad_data(linear, digits=None):
     if digits is not None: out.update(weights10=_numbers(digits[0]), bias10=_numbers(digits[1]))
     return out
 
-# %% ../nbs/94_widget.ipynb #4c3f7414
+# %% ../nbs/94_widget.ipynb #7107f753
 def page_html(data, strokes=()):
     "The pad as self-contained HTML: the module of JS_PATH inline, `mount`ed with `data` (from `pad_data`) and `strokes`."
     payload = json.dumps({**data, 'strokes': [[[float(v) for v in p[:2]] for p in s] for s in strokes]}, separators=(',', ':'))
@@ -35,7 +35,7 @@ def page_html(data, strokes=()):
     return (f'<div id="{ident}" class="mnl-draw"><p>The drawing pad needs JavaScript.</p></div>\n'
             f'<script type="module">\n{JS_PATH.read_text()}\nmount(document.getElementById("{ident}"), {payload});\n</script>\n')
 
-# %% ../nbs/94_widget.ipynb #8e98604e
+# %% ../nbs/94_widget.ipynb #c2059a3d
 class DrawDigit(anywidget.AnyWidget):
     "A drawing pad for lesson 07: draw a digit, see lesson 03's model's input, each pixel's vote and its answer."
     _esm = JS_PATH.read_text()
@@ -44,13 +44,15 @@ class DrawDigit(anywidget.AnyWidget):
     bias3 = traitlets.Float(0.).tag(sync=True)
     weights10 = traitlets.List([]).tag(sync=True)
     bias10 = traitlets.List([]).tag(sync=True)
+    preprocess = traitlets.Bool(True).tag(sync=True)
 
     def __init__(self, linear, digits=None, strokes=()):
         "`linear` = (weights, bias) of lesson 03, `digits` those of lesson 06; `strokes` to start with."
         super().__init__(strokes=[[[float(v) for v in p[:2]] for p in s] for s in strokes], **pad_data(linear, digits))
 
-    def tensor(self, preprocess=True):
-        "The drawing as a model's input, a (784,) float32 tensor, prepared like MNIST unless `preprocess` is False; None if there is no ink."
+    def tensor(self, preprocess=None):
+        "The drawing as a model's input, a (784,) float32 tensor, prepared like MNIST unless `preprocess` (default: the pad's checkbox) is False; None if there is no ink."
+        if preprocess is None: preprocess = self.preprocess
         x = (mnist_input if preprocess else naive_input)(self.strokes)
         if x is None: print('Draw a digit: the pad has no ink yet.')
         return None if x is None else x.float()

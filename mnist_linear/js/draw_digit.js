@@ -5,8 +5,9 @@
 //   - the anywidget in Jupyter: mnist_linear/widget.py reads it as the widget's `_esm` (`render` below);
 //   - the lesson's handout page: mnist_linear/widget.py inlines it in the page and calls `mount`;
 //   - the Node tests (tests/js/draw_digit.test.mjs), which import the pure functions.
-// Every step follows mnist_linear/drawing.py operation for operation, in float64, so that both turn the
-// same strokes into the same 28x28 input (tests/test_drawing.py compares them).
+// Every step follows mnist_linear/drawing.py in float64, so that both turn the same strokes into the same 28x28
+// input up to rounding (tests/test_drawing.py compares them: 1e-6 on inputs, 1e-5 on probabilities).
+// This file must hold no web address: the handout builder removes inline module scripts that contain one.
 
 export const CANVAS = 280;   // the pad's coordinates: 0..280 in x and y, whatever size it is shown at
 export const GRID = 140;     // the ink is computed on a 140x140 grid (2x2 pad units per cell)
@@ -166,7 +167,7 @@ const fmt = (v, n = 4) => (Math.abs(v) < 0.5 * 10 ** -n ? 0 : v).toFixed(n);
 
 // The pad and its pictures inside `root`. `model` holds weights3 (784), bias3, and optionally weights10
 // (7840, row by row) and bias10 (10), and strokes to start with. `onStrokes(strokes)` is called after each stroke.
-export function mount(root, model, onStrokes = () => {}) {
+export function mount(root, model, onStrokes = () => {}, onPreprocess = () => {}) {
   root.replaceChildren();
   root.classList.add('mnl-draw');
   root.append(el('style', {}, CSS));
@@ -233,20 +234,28 @@ export function mount(root, model, onStrokes = () => {}) {
       });
     }
   }
-  const at = (e) => { const b = pad.getBoundingClientRect(); return [(e.clientX - b.left) * CANVAS / b.width, (e.clientY - b.top) * CANVAS / b.height]; };
-  let drawing = null;
+  // pad units from the pointer, measured from the canvas's content box (inside its border)
+  const at = (e) => {
+    const b = pad.getBoundingClientRect();
+    return [(e.clientX - b.left - pad.clientLeft) * CANVAS / pad.clientWidth, (e.clientY - b.top - pad.clientTop) * CANVAS / pad.clientHeight];
+  };
+  let drawing = null, pointer = null;   // one pen at a time: a second finger, or a right click, draws nothing
   pad.addEventListener('pointerdown', (e) => {
-    e.preventDefault(); pad.setPointerCapture(e.pointerId);
+    if (drawing || e.button !== 0) return;
+    e.preventDefault(); pad.setPointerCapture(e.pointerId); pointer = e.pointerId;
     drawing = [at(e)]; strokes.push(drawing); drawPad();
   });
   pad.addEventListener('pointermove', (e) => {
-    if (!drawing) return;
+    if (!drawing || e.pointerId !== pointer) return;
     e.preventDefault(); drawing.push(at(e)); drawPad();
   });
-  const end = () => { if (!drawing) return; drawing = null; update(); onStrokes(strokes.map((s) => s.map((p) => [p[0], p[1]]))); };
+  const end = (e) => {
+    if (!drawing || e.pointerId !== pointer) return;
+    drawing = pointer = null; update(); onStrokes(strokes.map((s) => s.map((p) => [p[0], p[1]])));
+  };
   pad.addEventListener('pointerup', end); pad.addEventListener('pointercancel', end);
   clear.addEventListener('click', () => { strokes = []; update(); onStrokes([]); });
-  box.addEventListener('change', () => { useMnist = box.checked; update(); });
+  box.addEventListener('change', () => { useMnist = box.checked; update(); onPreprocess(useMnist); });
   update();
   return {
     setStrokes(s) { strokes = (s || []).map((t) => t.map((p) => [p[0], p[1]])); update(); },
@@ -254,14 +263,18 @@ export function mount(root, model, onStrokes = () => {}) {
   };
 }
 
-// anywidget's entry point: the same pad, its weights from the Python side, each stroke sent back to Python.
+// anywidget's entry point (the module's default export): the same pad, its weights from the Python side, each
+// stroke and the preprocessing checkbox sent back to Python.
 function render({ model, el: root }) {
   const data = () => ({ weights3: model.get('weights3'), bias3: model.get('bias3'), weights10: model.get('weights10'),
-    bias10: model.get('bias10'), strokes: model.get('strokes') });
-  const pad = mount(root, data(), (s) => { model.set('strokes', s); model.save_changes(); });
-  model.on('change:strokes', () => {
+    bias10: model.get('bias10'), strokes: model.get('strokes'), preprocess: model.get('preprocess') });
+  const send = (name, value) => { model.set(name, value); model.save_changes(); };
+  const pad = mount(root, data(), (s) => send('strokes', s), (p) => send('preprocess', p));
+  const onStrokes = () => {
     const s = model.get('strokes');
     if (JSON.stringify(s) !== JSON.stringify(pad.strokes())) pad.setStrokes(s);
-  });
+  };
+  model.on('change:strokes', onStrokes);
+  return () => model.off('change:strokes', onStrokes);   // anywidget calls this when the view goes away
 }
 export default { render };

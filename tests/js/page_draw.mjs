@@ -26,8 +26,9 @@ try {
   for (const [name, strokes] of Object.entries(job.drawings)) {
     await page.getByRole('button', { name: 'Clear' }).click();
     const cleared = await page.locator('output.mnl-verdict').textContent();
-    const box = await pad.boundingBox();
-    const at = ([x, y]) => [box.x + x * box.width / 280, box.y + y * box.height / 280];
+    const box = await pad.boundingBox();                              // the border box; the pad's units start inside its border
+    const inner = await pad.evaluate((c) => ({ l: c.clientLeft, t: c.clientTop, w: c.clientWidth, h: c.clientHeight }));
+    const at = ([x, y]) => [box.x + inner.l + x * inner.w / 280, box.y + inner.t + y * inner.h / 280];
     for (const s of strokes) {
       await page.mouse.move(...at(s[0]));
       await page.mouse.down();
