@@ -8,7 +8,6 @@ import json, math, os, re, subprocess
 from pathlib import Path
 
 import nbformat, pytest, torch
-from mnist_linear.data import mnist_3s_7s
 from mnist_linear.drawing import mnist_input, naive_input, moved, rasterize, strokes_from_image, coverage
 from mnist_linear.training import train_linear
 from mnist_linear.widget import DrawDigit, pad_data, page_html
@@ -17,9 +16,6 @@ from conftest import browser_tools
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT/'nbs'/'07_draw_a_digit.ipynb'
 
-
-@pytest.fixture(scope='module')
-def data(): return mnist_3s_7s()
 
 @pytest.fixture(scope='module')
 def linear(data): return train_linear(epochs=21, data=data)[1]        # lesson 03's key run, as course_models trains it
