@@ -6,13 +6,11 @@
 // probabilities and the visible text (and the text right after Clear, on an empty pad). Every request the page makes is recorded: a file:// page that fetches
 // nothing makes exactly one, for itself.
 import fs from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [page_path, job_path, out_path] = process.argv.slice(2);
 const job = JSON.parse(fs.readFileSync(job_path, 'utf8'));
-const exe = process.env.CHROMIUM || '/usr/bin/chromium';
-const browser = await chromium.launch({ executablePath: exe, args: ['--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const browser = await launch();
 const out = { requests: [], drawings: {}, errors: [] };
 try {
   const page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });

@@ -8,14 +8,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { launch } from './browser.mjs';
 
 const [dir, jobPath, outPath] = process.argv.slice(2);
 const job = JSON.parse(fs.readFileSync(jobPath, 'utf8'));
 const root = fs.realpathSync(dir);
 const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox',
-  '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+const browser = await launch();
 const out = { pages: {}, search: null };
 
 // axe-core on one page: every rule in light mode, then colour contrast again in dark mode. Code's syntax colours are
