@@ -1,38 +1,70 @@
-# mnist-linear: the two commands of the README, and a few helpers for maintainers.
-#   make run    set up .venv on first use, then train the course's model: mnist-linear train
-#   make test   set up .venv on first use, then run the whole pipeline (tools/pipeline.sh)
+# mnist-linear. Three audiences, three kinds of target (`make help` lists them):
+#   learners     make lab, make run, make setup      the lessons' environment .venv (requirements-learner-lock.txt)
+#   instructors  make site, answers, course, instructor-lab     .venv-dev (requirements-lock.txt, which contains
+#   maintainers  make test, export, outputs, lock, ...           the learner lock and adds nbgrader, nbdev, pytest)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 PYTHON ?= python3
 VENV ?= .venv
+DEV_VENV ?= .venv-dev
 BIN := $(VENV)/bin
-export PATH := $(CURDIR)/$(BIN):$(PATH)
+DEV := $(DEV_VENV)/bin
 # pip on some machines warns about every missing local index folder; those lines are noise
 PIPQUIET := grep -v 'is neither a file nor a directory' || true
 
-.PHONY: run lab instructor-lab course lessons test setup data outputs export handouts site answers times lock
-.DEFAULT_GOAL := run
+.PHONY: help run lab exercises instructor-lab course lessons test setup dev-setup data dev-data outputs export handouts site answers times lock stages
+.DEFAULT_GOAL := help
 
-# Exact versions, with hashes, from requirements-lock.txt (tools/lock.py explains it; `make lock` refreshes it), with
-# --no-deps: the lock is the whole environment, and one override in it (tools/lock-overrides.txt) is one pip would refuse;
-# then the package itself without its dependencies: settings.ini's ranges are for installs with pip.
-# The lock holds nbgrader (the pipeline grades with it), whose JupyterLab extension and server extensions would give
-# every learner an Nbgrader menu, a Create Assignment panel and a Validate button: tools/jupyter/learner/ turns them
-# off for this environment's Jupyter (copied into $(VENV)/etc/jupyter; `make instructor-lab` turns them back on).
-LEARNER_JUPYTER := $(shell find tools/jupyter/learner -type f)
-$(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt $(LEARNER_JUPYTER)
+help:
+	@echo 'Learners (environment .venv, the lessons and what they import):'
+	@echo '  make lab             set up .venv on first use, install the data, open the lessons in JupyterLab'
+	@echo '  make exercises       the same JupyterLab in exercises/, where you write the code yourself'
+	@echo '  make run             train the course'"'"'s model from a terminal (ARGS="--model net" passes options)'
+	@echo '  make setup           only set up .venv; make data: only install and check the data'
+	@echo 'Instructors (environment .venv-dev: the above plus nbgrader and the site tools):'
+	@echo '  make site            the handouts as a website in DIR (default _handouts/)'
+	@echo '  make answers         the answer key beside it, in KEYDIR (default _answers/)'
+	@echo '  make course COURSE=DIR   an nbgrader course folder; make instructor-lab opens it'
+	@echo '  make lessons         run every lesson headless and print its key result'
+	@echo 'Maintainers (environment .venv-dev):'
+	@echo '  make test            the whole pipeline that CI runs (tools/pipeline.sh)'
+	@echo '  make export          nbdev-clean, nbdev-export, student copies, exercise editions'
+	@echo '  make outputs         re-execute every notebook in place, then export'
+	@echo '  make lock            refresh the locks (needs the package index)'
+	@echo '  make times / stages  measure the lessons / the pipeline against `import torch`'
+
+# Each environment: exact versions, with hashes, from its lock (tools/lock.py explains them; `make lock` refreshes
+# them), with --no-deps: the lock is the whole environment (tools/lock-overrides.txt leaves out one package that a
+# dependency asks for, which pip would otherwise fetch); then the package itself without its dependencies.
+# fastai 2.8 decorates functions with torch.jit.script, which torch 2.14 deprecates with a FutureWarning at every
+# `import fastai...`: tools/mnist_linear_warnings.pth, the one place that filters it, is a .pth file in site-packages,
+# which Python runs at start-up, so no lesson, tool, test or benchmark repeats the filter.
+define install_env
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3,11) else "error: Python 3.11 or newer is needed")'
-	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --no-deps --require-hashes -r requirements-lock.txt 2>&1 | $(PIPQUIET)
-	$(BIN)/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
-	mkdir -p $(VENV)/etc/jupyter && cp -R tools/jupyter/learner/. $(VENV)/etc/jupyter/
-	$(BIN)/python -c 'import mnist_linear, fastai, torch, nbdev, nbclient; print(f"installed mnist_linear {mnist_linear.__version__}: fastai {fastai.__version__}, torch {torch.__version__}")'
+	[ -x $(1)/bin/python ] || $(PYTHON) -m venv $(1)
+	$(1)/bin/pip install -q --no-deps --require-hashes -r $(2) 2>&1 | $(PIPQUIET)
+	$(1)/bin/pip install -q --no-deps --no-build-isolation -e . 2>&1 | $(PIPQUIET)
+	cp tools/mnist_linear_warnings.pth "$$($(1)/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
+endef
+
+$(BIN)/.installed: pyproject.toml settings.ini setup.py requirements-learner-lock.txt tools/mnist_linear_warnings.pth
+	$(call install_env,$(VENV),requirements-learner-lock.txt)
+	$(BIN)/python -c 'import mnist_linear, fastai, torch; print(f"installed mnist_linear {mnist_linear.__version__} for learners: fastai {fastai.__version__}, torch {torch.__version__}")'
+	touch $@
+
+$(DEV)/.installed: pyproject.toml settings.ini setup.py requirements-lock.txt tools/nbdev2-lock.txt tools/mnist_linear_warnings.pth
+	$(call install_env,$(DEV_VENV),requirements-lock.txt)
+	$(DEV)/python -c 'import mnist_linear, fastai, torch, nbdev, nbgrader; print(f"installed mnist_linear {mnist_linear.__version__} for instructors and maintainers: fastai {fastai.__version__}, torch {torch.__version__}, nbgrader {nbgrader.__version__}")'
+	bash tools/nbdev2_check.sh --build
 	touch $@
 
 setup: $(BIN)/.installed
+dev-setup: $(DEV)/.installed
 
 data: setup
 	$(BIN)/mnist-linear data --check
+dev-data: dev-setup
+	$(DEV)/mnist-linear data --check
 
 run: data
 	$(BIN)/mnist-linear train $(ARGS)
@@ -45,7 +77,7 @@ run: data
 # to "false", so JupyterLab never asks whether to fetch Jupyter's news, and news_url=None stops the
 # server from fetching any news feed. As root (many containers), Jupyter refuses to start without
 # --allow-root, so it is added then, and only then.
-# nbgrader's instructor tools are off in this JupyterLab (see $(BIN)/.installed above).
+# This environment holds no nbgrader, so this JupyterLab shows no grading tools.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/mnist-linear.json
 LABOPTS := --LabApp.news_url=None $(if $(filter 0,$(shell id -u)),--allow-root) $(LABARGS)
 .PHONY: lab-prepare
@@ -56,75 +88,77 @@ lab-prepare: data
 lab: lab-prepare
 	@echo "kernel 'mnist-linear' registered; starting JupyterLab in nbs/ (stop it with Ctrl-C)"
 	$(BIN)/jupyter lab --notebook-dir=nbs $(LABOPTS)
+# The same JupyterLab in exercises/, where a learner writes the lessons' functions.
+exercises: lab-prepare
+	@echo "starting JupyterLab in exercises/ (stop it with Ctrl-C)"
+	$(BIN)/jupyter lab --notebook-dir=exercises $(LABOPTS)
 
-# Instructors: JupyterLab with nbgrader's tools (its menu, Create Assignment, Formgrader, Validate), in COURSE if given
-# (`make course` makes one), else in exercises/. tools/jupyter/instructor/ turns them on, ahead of the learners'
-# settings in $(VENV)/etc/jupyter.
-instructor-lab: lab-prepare
+# Instructors: JupyterLab of .venv-dev, with nbgrader's tools (its menu, Create Assignment, Formgrader, Validate), in
+# COURSE if given (`make course` makes one), else in exercises/.
+instructor-lab: dev-data
 	@echo "starting JupyterLab with nbgrader's tools in $(or $(COURSE),exercises) (stop it with Ctrl-C)"
-	cd $(or $(COURSE),exercises) && JUPYTER_CONFIG_PATH="$(CURDIR)/tools/jupyter/instructor$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" \
-	  $(abspath $(BIN))/jupyter lab --notebook-dir=. $(LABOPTS)
+	cd $(or $(COURSE),exercises) && $(abspath $(DEV))/jupyter lab --notebook-dir=. $(LABOPTS)
 
 # Instructors: an nbgrader course folder in COURSE (a new or empty folder): the exercises' sources as one assignment
 # per lesson, nbgrader_config.py and a gradebook (tools/course.py). INSTRUCTORS.md says how to grade there.
 COURSE ?=
-course: setup
-	$(BIN)/python tools/course.py "$(COURSE)"
+course: dev-setup
+	$(DEV)/python tools/course.py "$(COURSE)"
 
-# Maintainers: refresh the locks (requirements-lock.txt, tools/nbdev2-lock.txt) from settings.ini's ranges and the
+# Maintainers: refresh the locks (requirements-learner-lock.txt, requirements-lock.txt, tools/nbdev2-lock.txt) from settings.ini's ranges and the
 # nbdev 2 SPEC, with uv's universal resolution (one lock for Linux, macOS and Windows, Intel and ARM). uv lives in
 # .venv-lock/, outside the locked environment. Needs the package index.
-lock: setup
+lock: dev-setup
 	[ -x .venv-lock/bin/uv ] || { $(PYTHON) -m venv .venv-lock && .venv-lock/bin/pip install -q uv 2>&1 | $(PIPQUIET); }
-	PATH="$(CURDIR)/.venv-lock/bin:$$PATH" $(BIN)/python tools/lock.py
+	PATH="$(CURDIR)/.venv-lock/bin:$$PATH" $(DEV)/python tools/lock.py
 
 # Maintainers: measure how long each lesson runs here, into nbs/lesson_times.json (README and handouts quote it).
-times: data
-	$(BIN)/python tools/lesson_times.py
+times: dev-data
+	$(DEV)/python tools/lesson_times.py
 
 # Execute every lesson headless and print each lesson's key result.
-lessons: data
-	$(BIN)/python tools/run_lessons.py
+lessons: dev-data
+	$(DEV)/python tools/run_lessons.py
 
-# The nbdev 2 side environment (.venv-nbdev2/) is built here, as part of installing, not inside the pipeline's stage 2.
+# The nbdev 2 side environment (.venv-nbdev2/) is built with .venv-dev, not inside the pipeline's stage 2.
+# The learner's environment is set up too: tests/test_envs.py checks what it holds and that the lessons' imports work there.
 # The browser tests (tests/test_drawing.py) drive Debian's Chromium with playwright-core from npm (package-lock.json);
 # without /usr/bin/chromium they fail and say so (.ci/run installs it with apt-get).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-test: data node_modules/.package-lock.json
-	bash tools/nbdev2_check.sh --build
-	bash tools/pipeline.sh
+test: setup dev-data node_modules/.package-lock.json
+	VENV=$(DEV_VENV) bash tools/pipeline.sh
 
 # Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.
-outputs: data
-	for nb in nbs/*.ipynb; do $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False "$$nb"; done
-	$(BIN)/nbdev-clean
-	$(BIN)/nbdev-export
-	$(BIN)/mnist-linear-handouts --html _handouts
-	$(BIN)/python tools/exercises.py
+outputs: dev-data
+	for nb in nbs/*.ipynb; do $(DEV)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False "$$nb"; done
+	$(DEV)/nbdev-clean
+	$(DEV)/nbdev-export
+	$(DEV)/mnist-linear-handouts --html _handouts
+	$(DEV)/python tools/exercises.py
 
-export: setup
-	$(BIN)/nbdev-clean
-	$(BIN)/nbdev-export
-	$(BIN)/mnist-linear-handouts --html _handouts
-	$(BIN)/python tools/exercises.py
+export: dev-setup
+	$(DEV)/nbdev-clean
+	$(DEV)/nbdev-export
+	$(DEV)/mnist-linear-handouts --html _handouts
+	$(DEV)/python tools/exercises.py
 
 # Instructors: student notebooks into clean/ and the handouts as a website into DIR (default _handouts/): one page per
 # lesson with the course's navigation, search, dark mode and print styles, served as it is by any static host.
 # `make site` is the same; `make answers` writes the answer key beside it, linked to the site's sections.
 DIR ?= _handouts
-handouts: setup
-	$(BIN)/mnist-linear-handouts --html $(DIR)
+handouts: dev-setup
+	$(DEV)/mnist-linear-handouts --html $(DIR)
 site: handouts
 
 # Instructors: the questionnaires' answer key as HTML into KEYDIR (default _answers/, ignored by git).
 KEYDIR ?= _answers
-answers: setup
-	$(BIN)/mnist-linear-handouts --answers $(KEYDIR) --html $(DIR)
+answers: dev-setup
+	$(DEV)/mnist-linear-handouts --answers $(KEYDIR) --html $(DIR)
 
 # CONTRIBUTING.md's table of stage times: run the whole pipeline, then print a Markdown table of each
 # stage's time and its ratio to `python -c 'import torch'` measured in the same run.
 .PHONY: stages
-stages: data
-	$(BIN)/python tools/stage_table.py
+stages: setup dev-data
+	VENV=$(DEV_VENV) $(DEV)/python tools/stage_table.py

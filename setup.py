@@ -23,7 +23,7 @@ if missing: sys.exit(f'error: settings.ini lacks {", ".join(missing)}')
 licenses = {'apache2': 'Apache-2.0', 'mit': 'MIT', 'gpl3': 'GPL-3.0-only', 'bsd3': 'BSD-3-Clause'}
 statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable', '6 - Mature', '7 - Inactive']
 lib_path = cfg['lib_path']
-dev, instructor = cfg.get('dev_requirements', '').split(), cfg.get('instructor_requirements', '').split()
+lab, dev, instructor = (cfg.get(k, '').split() for k in ('lab_requirements', 'dev_requirements', 'instructor_requirements'))
 
 setup(
     name=cfg['lib_name'],
@@ -46,7 +46,7 @@ setup(
     python_requires='>=' + cfg['min_python'],
     packages=find_packages(include=[lib_path, lib_path + '.*']),
     install_requires=cfg.get('requirements', '').split(),
-    extras_require={'dev': dev + [r for r in instructor if r not in dev], 'instructor': instructor},
+    extras_require={'lab': lab, 'instructor': instructor, 'dev': list(dict.fromkeys(lab + dev + instructor))},
     entry_points={
         'console_scripts': cfg.get('console_scripts', '').split(),
         'nbdev': [f'{lib_path}={lib_path}._modidx:d'],

@@ -1,17 +1,22 @@
-"""The lock files: exact versions, with hashes, of every package that `make setup` installs.
+"""The lock files: exact versions, with hashes, of every package that `make setup` and `make dev-setup` install.
 
-    python tools/lock.py            refresh both locks from settings.ini (needs uv and the package index)
-    python tools/lock.py --check    check that both locks still satisfy what they were made from
+    python tools/lock.py            refresh the locks from settings.ini (needs uv and the package index)
+    python tools/lock.py --check    check that the locks still satisfy what they were made from
 
-settings.ini keeps the ranges (`requirements`, `dev_requirements`) for anyone who installs the package
-with pip. `make setup` and `.ci/run` install exact versions instead, from two locks:
-  requirements-lock.txt        settings.ini's requirements and dev_requirements, resolved together,
-                               under the constraints of tools/lock-constraints.txt (the torch cap) and the
-                               overrides of tools/lock-overrides.txt (a newer ipywidgets than fastbook asks for;
-                               the file says why). Because of the override, `make setup` installs the lock with
-                               --no-deps: the lock is the whole environment, and pip would otherwise refuse
-                               fastbook's `ipywidgets<8`
+settings.ini keeps the ranges (`requirements`, `lab_requirements`, `dev_requirements`, `instructor_requirements`)
+for anyone who installs the package with pip. The Makefile installs exact versions instead, from three locks:
+  requirements-learner-lock.txt  the learner's environment (`make setup`, `make lab`, `make run`): settings.ini's
+                               requirements and lab_requirements (the package's imports, JupyterLab, the kernel).
+                               No grader, no nbdev, no test tools: --check fails if one of TOOLS_NOT_FOR_LEARNERS
+                               is in it.
+  requirements-lock.txt        the instructors' and maintainers' environment (`make dev-setup`: tests, grading, the
+                               site, the locks): everything above plus dev_requirements and instructor_requirements,
+                               resolved with the learner lock as constraints, so that it contains the learner lock:
+                               every package pinned there is pinned here at the same version (--check checks it).
   tools/nbdev2-lock.txt        the small nbdev 2 environment of tools/nbdev2_check.sh (its SPEC)
+The two environment locks share tools/lock-constraints.txt (the torch cap) and tools/lock-overrides.txt (the file
+says why). Because an override leaves out a package that a dependency asks for, the Makefile installs each lock
+with --no-deps: the lock is the whole environment.
 
 Both are made by `uv pip compile --universal --generate-hashes`: one resolution for every platform
 (Linux and macOS, Intel and ARM, Windows) and every Python from settings.ini's min_python on, with
@@ -32,6 +37,7 @@ from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT/'requirements-lock.txt'
+LEARNER_LOCK = ROOT/'requirements-learner-lock.txt'
 NBDEV2_LOCK = ROOT/'tools'/'nbdev2-lock.txt'
 CONSTRAINTS = ROOT/'tools'/'lock-constraints.txt'
 OVERRIDES = ROOT/'tools'/'lock-overrides.txt'
@@ -47,9 +53,17 @@ def settings():
 def fail(code, msg): print(f'error: {msg}', file=sys.stderr); sys.exit(code)
 
 
+# Instructors' and maintainers' tools that a learner's environment must not carry.
+TOOLS_NOT_FOR_LEARNERS = ['nbgrader', 'nbdev', 'pytest', 'pytest-xdist', 'fastbook', 'uv']
+
+
 def project_requirements():
+    "(the learner's requirements, everyone else's on top of them, min_python), from settings.ini."
     cfg = settings()
-    return cfg.get('requirements', '').split() + cfg.get('dev_requirements', '').split(), cfg['min_python']
+    keys = lambda *ks: [r for k in ks for r in cfg.get(k, '').split()]
+    learner = keys('requirements', 'lab_requirements')
+    rest = [r for r in keys('dev_requirements', 'instructor_requirements') if r not in learner]
+    return learner, learner + list(dict.fromkeys(rest)), cfg['min_python']
 
 
 def nbdev2_spec():
@@ -92,6 +106,20 @@ def problems(lock, wanted):
     return found
 
 
+def contained(small, big):
+    "Every version that the lock `small` pins is pinned by the lock `big` too (markers may widen: more needs it)."
+    bigpins = pins(big)
+    return [f'{big.name} does not pin {name}=={v} as {small.name} does'
+            for name, pairs in pins(small).items() for v, _ in pairs
+            if v not in {w for w, _ in bigpins.get(name, [])}]
+
+
+def no_tools(lock):
+    here = pins(lock)
+    return [f'{lock.name} holds {t}, a tool learners do not need (see TOOLS_NOT_FOR_LEARNERS)'
+            for t in TOOLS_NOT_FOR_LEARNERS if canonicalize_name(t) in here]
+
+
 def compile_lock(inputs, out, min_python, extra=()):
     uv = shutil.which('uv')
     if uv is None: fail(2, 'uv is not installed here; `make lock` installs it into .venv first')
@@ -112,18 +140,22 @@ def main():
     ap = argparse.ArgumentParser(description='Refresh or check the lock files (exact versions with hashes).')
     ap.add_argument('--check', action='store_true', help='only check that the locks satisfy settings.ini and the nbdev 2 SPEC')
     args = ap.parse_args()
-    reqs, min_python = project_requirements()
+    learner, everyone, min_python = project_requirements()
     if not args.check:
         extra = ['-c', str(CONSTRAINTS)] if CONSTRAINTS.is_file() else []
         extra += ['--override', str(OVERRIDES)] if OVERRIDES.is_file() else []
-        compile_lock(reqs, LOCK, min_python, extra)
+        compile_lock(learner, LEARNER_LOCK, min_python, extra)
+        compile_lock(everyone, LOCK, min_python, extra + ['-c', str(LEARNER_LOCK)])
         compile_lock(nbdev2_spec(), NBDEV2_LOCK, min_python)
-    found = problems(LOCK, reqs + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec())
+    found = (problems(LEARNER_LOCK, learner + constraints()) + no_tools(LEARNER_LOCK)
+             + problems(LOCK, everyone + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec()))
+    if not found: found = contained(LEARNER_LOCK, LOCK)
     for p in found: print(p)
     if found: sys.exit(1)
-    n = len(pins(LOCK)), len(pins(NBDEV2_LOCK))
-    print(f"{'locks refreshed' if not args.check else 'locks hold'}: {LOCK.name} pins {n[0]} packages, "
-          f"{NBDEV2_LOCK.name} {n[1]}; every requirement of settings.ini and the nbdev 2 SPEC is inside its range")
+    n = [len(pins(f)) for f in (LEARNER_LOCK, LOCK, NBDEV2_LOCK)]
+    print(f"{'locks refreshed' if not args.check else 'locks hold'}: {LEARNER_LOCK.name} pins {n[0]} packages, "
+          f"{LOCK.name} {n[1]} (all of the first at the same versions), {NBDEV2_LOCK.name} {n[2]}; "
+          f"every requirement of settings.ini and the nbdev 2 SPEC is inside its range")
 
 
 if __name__ == '__main__': main()
