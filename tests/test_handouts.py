@@ -10,7 +10,7 @@ ROOT = Path(__file__).parent.parent
 SCRIPT = ROOT/'tools'/'site'/'build.py'
 sys.path.insert(0, str(SCRIPT.parent))      # the tools' modules import each other by name, as when run as scripts
 
-from handouts import build_handouts, handout_html, inline_markdown, is_appendix, lesson_summary, lesson_times
+from handouts import handout_html, inline_markdown, is_appendix, lesson_summary, lesson_times
 from notebooks import is_hidden, lesson_title, lessons, stale_student_copies, strip_directives, student_nb, write_student_copies
 
 from conftest import run_main
