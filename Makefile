@@ -135,13 +135,13 @@ outputs: dev-data
 	for nb in nbs/*.ipynb; do $(DEV)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False "$$nb"; done
 	$(DEV)/nbdev-clean
 	$(DEV)/nbdev-export
-	$(DEV)/mnist-linear-handouts --html _handouts
+	$(DEV)/python tools/site/build.py --html _handouts
 	$(DEV)/python tools/exercises.py
 
 export: dev-setup
 	$(DEV)/nbdev-clean
 	$(DEV)/nbdev-export
-	$(DEV)/mnist-linear-handouts --html _handouts
+	$(DEV)/python tools/site/build.py --html _handouts
 	$(DEV)/python tools/exercises.py
 
 # Instructors: student notebooks into clean/ and the handouts as a website into DIR (default _handouts/): one page per
@@ -149,13 +149,13 @@ export: dev-setup
 # `make site` is the same; `make answers` writes the answer key beside it, linked to the site's sections.
 DIR ?= _handouts
 handouts: dev-setup
-	$(DEV)/mnist-linear-handouts --html $(DIR)
+	$(DEV)/python tools/site/build.py --html $(DIR)
 site: handouts
 
 # Instructors: the questionnaires' answer key as HTML into KEYDIR (default _answers/, ignored by git).
 KEYDIR ?= _answers
 answers: dev-setup
-	$(DEV)/mnist-linear-handouts --answers $(KEYDIR) --html $(DIR)
+	$(DEV)/python tools/site/build.py --answers $(KEYDIR) --html $(DIR)
 
 # CONTRIBUTING.md's table of stage times: run the whole pipeline, then print a Markdown table of each
 # stage's time and its ratio to `python -c 'import torch'` measured in the same run.

@@ -105,7 +105,8 @@ def repo_handouts(tmp_path_factory):
     pytest run: under pytest-xdist, the first worker to ask builds them in the run's shared temporary folder,
     under a lock, and the others read that folder."""
     from filelock import FileLock
-    from mnist_linear.handouts import build_handouts
+    import sys; sys.path.insert(0, str(Path(__file__).parent.parent/'tools'/'site'))
+    from handouts import build_handouts         # tools/site/handouts.py
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get('PYTEST_XDIST_WORKER'): shared = shared.parent        # the folder all workers' folders are in
     dest, done = shared/'repo_handouts', shared/'repo_handouts.done'

@@ -1,4 +1,4 @@
-"""Tests of the answer key (answers/), its CI check (tools/check_answers.py), and `mnist-linear-handouts --answers`.
+"""Tests of the answer key (answers/), its CI check (tools/site/answer_key.py), and `tools/site/build.py --answers`.
 
 The check must pass on the repository, and must fail on each kind of damage it exists to catch: a question without
 an answer, a question whose text changed, an answer that reaches a student export, a number the lesson never printed,
@@ -10,16 +10,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mnist_linear.handouts import lessons, questionnaire, read_key, read_lesson, student_copies
-from conftest import run_main
-
 ROOT = Path(__file__).parent.parent
-TOOL = ROOT/'tools'/'check_answers.py'
-HANDOUTS = Path(sys.executable).parent/'mnist-linear-handouts'
+TOOL = ROOT/'tools'/'site'/'answer_key.py'
+BUILD = ROOT/'tools'/'site'/'build.py'
+sys.path.insert(0, str(TOOL.parent))        # the tools' modules import each other by name, as when run as scripts
 
-_spec = importlib.util.spec_from_file_location('check_answers', TOOL)
-ca = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ca)
+import answer_key as ca
+from answer_key import questionnaire, read_key
+from notebooks import lessons, read_lesson, student_copies
+from conftest import run_main
 
 
 @pytest.fixture(scope='module')
@@ -233,7 +232,7 @@ def test_tool_exit_statuses(repo):
     "One real process (the script as CI runs it), then the other statuses in this process: a new process proves nothing more."
     r = run_tool('--root', str(repo), '--no-html')
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines()[-1].startswith('check_answers: the answer key is complete')
+    assert r.stdout.splitlines()[-1].startswith('answer_key: the answer key is complete')
     (repo/'answers'/'00_data.md').unlink()
     rc, out, err = in_process(ca.main, ['--root', str(repo), '--no-html'])
     assert rc == 1 and 'PROBLEM 00_data.ipynb has no answer key' in out
@@ -244,7 +243,7 @@ def test_tool_exit_statuses(repo):
 
 
 def handouts(repo, *args):
-    return subprocess.run([str(HANDOUTS), '--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', *args],
+    return subprocess.run([sys.executable, str(BUILD), '--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', *args],
                           cwd=repo, capture_output=True, text=True, timeout=300)
 
 
@@ -272,7 +271,10 @@ def test_answers_export_writes_the_key_and_nothing_else(repo):
 
 def test_answers_export_refuses_student_folders_and_a_stale_key(repo, monkeypatch):
     "In this process (`test_answers_export_writes_the_key_and_nothing_else` runs the real script)."
-    from mnist_linear.handouts import main
+    spec = importlib.util.spec_from_file_location('site_build', BUILD)     # not `import build`: pip's `build` has that name
+    site_build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(site_build)
+    main = site_build.main
     monkeypatch.chdir(repo)
     run = lambda dest: in_process(main, ['--nbs', 'nbs', '--clean', 'clean', '--html', '_handouts', '--answers', dest])
     for dest in ('_handouts', 'clean', 'nbs'):

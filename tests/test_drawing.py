@@ -134,7 +134,9 @@ def test_javascript_prepares_and_predicts_like_python(data, linear, tmp_path):
 _MOUNT = re.compile(r'mount\(document\.getElementById\("(mnl-draw-[0-9a-f]+)"\), (\{.*?\})\);\n</script>', re.S)
 
 def test_drawing_on_the_handout_page_in_chromium(data, tmp_path):
-    from mnist_linear.handouts import handout_html, lesson_title
+    import sys; sys.path.insert(0, str(ROOT/'tools'/'site'))
+    from handouts import handout_html                # tools/site/
+    from notebooks import lesson_title
     node, chromium = browser_tools()
     nb = nbformat.read(LESSON, as_version=4)
     page = tmp_path/'07_draw_a_digit.html'

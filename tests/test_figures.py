@@ -1,7 +1,7 @@
 """Every figure of every notebook has alt text written by its author, and no figure asks a reader to tell red from green.
 
 - A code cell that draws (an image/png output) carries a `#| alt:` line: what the picture shows and what to notice.
-  The handouts turn it into the image's alt text (nbs/91_handouts.ipynb, `figure_alts`).
+  The handouts turn it into the image's alt text (tools/site/handouts.py, `figure_alts`).
 - About one man in twelve cannot tell red from green apart (deuteranopia and protanopia), so no figure holds both
   saturated red and saturated green. The check looks at the pixels, whatever drew them: matplotlib's default colour
   cycle (blue, orange, green, red) fails it as soon as a plot has four lines. CONTRIBUTING.md says what to use instead.

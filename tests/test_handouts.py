@@ -1,19 +1,23 @@
-"Tests of `mnist_linear.handouts`: student copies, the clean/ sync check, and self-contained HTML handouts."
-import html, re, shutil, subprocess, sys
+"Tests of tools/site/ (notebooks.py, handouts.py, build.py): student copies, the clean/ sync check, and self-contained HTML handouts."
+import html, importlib.util, re, shutil, subprocess, sys
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from mnist_linear.handouts import (build_handouts, handout_html, inline_markdown, is_appendix, is_hidden, lesson_summary,
-                                   lesson_times, lesson_title, lessons, stale_student_copies, strip_directives, student_nb,
-                                   write_student_copies)
+ROOT = Path(__file__).parent.parent
+SCRIPT = ROOT/'tools'/'site'/'build.py'
+sys.path.insert(0, str(SCRIPT.parent))      # the tools' modules import each other by name, as when run as scripts
+
+from handouts import handout_html, inline_markdown, is_appendix, lesson_summary, lesson_times
+from notebooks import is_hidden, lesson_title, lessons, stale_student_copies, strip_directives, student_nb, write_student_copies
 
 from conftest import run_main
 
-ROOT = Path(__file__).parent.parent
-SCRIPT = Path(sys.executable).parent/'mnist-linear-handouts'
+_spec = importlib.util.spec_from_file_location('site_build', SCRIPT)      # not `import build`: pip's `build` has that name
+site_build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(site_build)
 
 
 def small_nb():
@@ -57,11 +61,11 @@ def test_committed_clean_folder_is_in_sync():
 
 
 def test_sync_check_fails_when_a_lesson_changes_and_clean_is_stale(tmp_path):
-    "The console script in a real process first (as pipeline stage 2 runs it), then its `main` in this process."
-    from mnist_linear.handouts import main
+    "The script in a real process first (as pipeline stage 2 runs it), then its `main` in this process."
+    main = site_build.main
     only_nbs = lambda d, names: [n for n in names if not n.endswith('.ipynb')]
     shutil.copytree(ROOT/'nbs', tmp_path/'nbs', ignore=only_nbs); shutil.copytree(ROOT/'clean', tmp_path/'clean', ignore=only_nbs)
-    r = subprocess.run([str(SCRIPT), '--nbs', 'nbs', '--clean', 'clean', '--check'], cwd=tmp_path, capture_output=True, text=True)
+    r = subprocess.run([sys.executable, str(SCRIPT), '--nbs', 'nbs', '--clean', 'clean', '--check'], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 0 and 'clean/ is up to date' in r.stdout, r.stdout + r.stderr
     check = lambda: run_main(main, ['--nbs', str(tmp_path/'nbs'), '--clean', str(tmp_path/'clean'), '--check'])
     nb = nbformat.read(tmp_path/'nbs'/'03_sgd.ipynb', as_version=4)
@@ -175,3 +179,30 @@ def test_every_lesson_has_a_measured_run_time():
     assert sorted(rec['lessons']) == [p.name for p in lessons(ROOT/'nbs')]
     assert all(isinstance(s, int) and s > 0 for s in rec['lessons'].values())
     assert rec['yardstick_import_torch_s'] > 0 and rec['machine']
+
+
+def test_the_package_needs_none_of_the_instructor_tools_libraries():
+    "Every module of `mnist_linear` imports, in a fresh process, without loading nbformat, nbconvert, mistune or jupyter_core."
+    code = ('import importlib, pkgutil, sys, mnist_linear\n'
+            'for m in pkgutil.iter_modules(mnist_linear.__path__): importlib.import_module("mnist_linear." + m.name)\n'
+            'print(sorted({m.split(".")[0] for m in sys.modules} & {"nbformat", "nbconvert", "mistune", "jupyter_core"}))')
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == '[]', r.stdout + r.stderr[-2000:]
+
+
+def test_bad_input_gets_one_line_and_writes_nothing(tmp_path):
+    (tmp_path/'a_file').write_text('not a folder')
+    for argv, words in [(['--bogus'], 'unrecognized arguments'),
+                        (['--nbs', str(tmp_path/'nowhere')], 'no lesson notebooks'),
+                        (['--html', str(tmp_path/'a_file'), '--clean', str(tmp_path/'clean')], 'is a file, not a folder'),
+                        (['--check', '--answers', str(tmp_path/'key')], 'do not go together'),
+                        (['--answers', str(tmp_path/'a_file'), '--html', str(tmp_path/'site')], 'is a file, not a folder')]:
+        r = run_main(site_build.main, ['--nbs', str(ROOT/'nbs')] + argv if argv[0] != '--nbs' else argv)
+        assert r.returncode == 2 and r.stderr.count('\n') == 1 and words in r.stderr and not r.stdout, (argv, r.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['a_file']
+
+
+def test_site_css_carries_the_dark_theme():
+    from handouts import site_css
+    css = site_css()
+    assert 'DARK_THEME' not in css and '--jp-layout-color0' in css[css.index('prefers-color-scheme: dark'):]

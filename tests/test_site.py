@@ -1,4 +1,4 @@
-"""The course's site, as an instructor publishes it: `mnist-linear-handouts --html DIR` (the handouts, `make site`) and
+"""The course's site, as an instructor publishes it: `tools/site/build.py --html DIR` (the handouts, `make site`) and
 `--answers DIR2` beside it (the answer key), checked in headless Chromium (tests/js/site_check.mjs, with playwright-core
 and axe-core from npm, and Debian's Chromium):
 
@@ -9,16 +9,18 @@ and axe-core from npm, and Debian's Chromium):
 - the search box on the index finds a word that appears only in lesson 05, and only there.
 
 Without Node, Chromium or node_modules/ the test fails and says what to install (see tests/test_drawing.py)."""
-import json, os, re, shutil, subprocess
+import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from mnist_linear.handouts import build_answers
-from conftest import browser_tools
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT/'tools'/'site'))     # the tools' modules import each other by name, as when run as scripts
+
+from answer_key import build_answers
+from notebooks import lessons
+from conftest import browser_tools
 
 
 @pytest.fixture(scope='module')
@@ -44,7 +46,8 @@ def site(repo_handouts, tmp_path_factory):
 def test_every_page_was_checked(site):
     root, out, _ = site
     pages = sorted(out['pages'])
-    assert len([p for p in pages if p.startswith('_handouts/')]) == 14 and len([p for p in pages if p.startswith('_answers/')]) == 14
+    n = len(lessons(ROOT/'nbs')) + 1                                   # each lesson's page, and the index
+    assert len([p for p in pages if p.startswith('_handouts/')]) == n and len([p for p in pages if p.startswith('_answers/')]) == n
 
 
 def test_every_relative_link_resolves(site):

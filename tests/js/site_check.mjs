@@ -1,6 +1,6 @@
 // Check the course's site in headless Chromium; run by tests/test_site.py:
 //   node tests/js/site_check.mjs ROOT JOB.json OUT.json
-// ROOT holds the site (mnist-linear-handouts --html ROOT/_handouts) and, beside it, the answer key (--answers ROOT/_answers).
+// ROOT holds the site (tools/site/build.py --html ROOT/_handouts) and, beside it, the answer key (--answers ROOT/_answers).
 // JOB.json: {"search": a word, "search_page": a page, "palette_page": a page with code, "shots": folder or null}. For every page under ROOT, at desktop width (1280 px):
 // the requests it makes (all must stay inside SITE_DIR), axe-core's violations, every link's target (file and
 // fragment), the colour contrast again in dark mode, then at phone width (390 px) whether the page scrolls sideways. On index.html it types the search word
