@@ -24,9 +24,8 @@ YARDSTICK = [sys.executable, '-c', 'import torch']
 TARGET = 2.4   # issue 16: cold start at most 2.4x the yardstick
 
 PHASES = r'''
-import json, sys, tempfile, time, warnings
+import json, sys, tempfile, time
 from pathlib import Path
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 model, out, t = sys.argv[1], Path(tempfile.mkdtemp()), {}
 t0 = time.perf_counter()
 import torch

@@ -6,8 +6,7 @@
 Both start from seed 42 and produce the same accuracies; only the loader differs.
 Data loading is done once, before timing. Run: python benchmarks/bench_training.py [--repeat N]
 """
-import argparse, os, time, warnings
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
+import argparse, os, time
 
 import torch
 from fastai.data.load import DataLoader
