@@ -1,9 +1,11 @@
 """Tests of tools/check_outputs.py, stage 3 of the pipeline: one run of each notebook must catch outputs
 that are no longer true, cells that raise, cells that are not safe to run twice, and cells that raise
-when a learner scrolls up; and it must run a student copy only when that proves something more.
+when a learner scrolls up; a cell marked `#| check: run once` is still compared with its committed
+outputs, and listed; and it must run a student copy only when that proves something more. Also the
+runner it shares with the other tools (tools/nbrun.py --inplace, the Makefile's `outputs`).
 
 Each test runs the tool once on a folder of tiny notebooks (kernels start 2 at a time)."""
-import re, subprocess, sys
+import json, re, subprocess, sys
 from pathlib import Path
 
 import nbformat
@@ -77,6 +79,7 @@ def bad(tmp_path_factory):
         upd0=notebook(d/'upd0.ipynb', [(PROGRESS, html('<p>epoch 0</p>'))]),
         css=notebook(d/'css.ipynb', [(CSS_ONCE, html('<td>0.97</td>'))]),
         tol=notebook(d/'tol.ipynb', TOLERANCE_CELLS),
+        once=notebook(d/'once.ipynb', ONCE_CELLS),
     )
     # the project's own patterns, and a tolerance for the cells of tol.ipynb that start '# the net'
     cfg = d/'sanitize.cfg'
@@ -93,6 +96,16 @@ TOLERANCE_CELLS = [
     ("print('exact', 0.9682)", printed('exact 0.9688\n')),                             # no tolerance: fails
     # within the tolerance of the committed output, but it prints something else when run again
     ("# the net, drifting\nn = globals().get('n', 0) + 1\nprint(0.5 + n*1e-4)", printed('0.5001\n')),
+]
+
+
+# Like a training cell: it raises if it runs a second time in one kernel, so any second run or upward re-run shows.
+TRAIN_ONCE = "assert 'trained' not in globals(), 'trained twice'\ntrained = True\nprint('accuracy', 0.97)"
+ONCE_CELLS = [
+    ('#| check: run once\n' + TRAIN_ONCE, printed('accuracy 0.97\n')),                       # passes: run once only
+    ("#| export\n#| check: run once\nprint('loss', 0.5)", printed('loss 0.4\n')),          # still compared: fails
+    ("k = globals().get('k', 0) + 1\nprint(k)", printed('1\n')),                              # unmarked: still run twice
+    ("#| check: twice\nprint('x')", printed('x\n')),                                          # an unknown value: fails
 ]
 
 
@@ -145,15 +158,24 @@ def test_a_display_is_compared_in_its_final_state(bad):
     assert len(ps) == 1 and 'committed outputs differ' in ps[0] and '-<p>epoch 0</p>' in ps[0]
 
 
+def test_cells_run_once_are_compared_listed_and_not_run_again(bad):
+    r, nbs = bad
+    once = nbs['once']
+    ps = problems_of(r.stdout, once)
+    assert re.search(rf"{re.escape(str(once))}: 4 code cells, 2 run once, first run", r.stdout), r.stdout
+    assert re.search(r"cell 0 run once \(`#\| check: run once`: not run twice, not re-run upward\): assert 'trained'", r.stdout), r.stdout
+    assert re.search(r"cell 1 run once .*: print\('loss', 0\.5\)", r.stdout), r.stdout
+    assert not any(p.startswith(f"{once}, cell 0 ") for p in ps), ps                # neither run twice nor upward
+    assert any(p.startswith(f"{once}, cell 1 (\"print('loss', 0.5)\"): committed outputs differ") for p in ps), ps
+    assert any(p.startswith(f"{once}, cell 2 (\"k = globals().get('k', 0) + 1\"): run twice: the second run prints something else") for p in ps), ps
+    assert any(p.startswith(f"{once}, cell 3 (\"print('x')\"): unknown `#| check: twice`") for p in ps), ps
+    assert len(ps) == 3, ps
+
+
 def test_a_student_copy_runs_only_when_that_proves_more(tmp_path):
     nbs, clean = tmp_path/'nbs', tmp_path/'clean'
     notebook(nbs/'10_same.ipynb', [('#| export\nx = 1', []), ('x+1', result('2'))])
     notebook(clean/'10_same.ipynb', [('x = 1', []), ('x+1', [])])
-    notebook(nbs/'11_reads.ipynb', [("len(open('10_same.ipynb').read()) > 0", result('True'))])
-    notebook(clean/'11_reads.ipynb', [("len(open('10_same.ipynb').read()) > 0", [])])
-    for d in (nbs, clean): (d/'same.txt').write_text('the same in both folders')
-    notebook(nbs/'14_same_file.ipynb', [("open('same.txt').read()", result("'the same in both folders'"))])
-    notebook(clean/'14_same_file.ipynb', [("open('same.txt').read()", [])])
     notebook(nbs/'12_skips.ipynb', [('#| eval: false\n1/0', []), ('3', result('3'))])
     notebook(clean/'12_skips.ipynb', [('1/0', []), ('3', [])])
     notebook(nbs/'13_differs.ipynb', [('4', result('4'))])
@@ -161,8 +183,6 @@ def test_a_student_copy_runs_only_when_that_proves_more(tmp_path):
     r = check(nbs, '--derived', clean)
     out = r.stdout
     assert f'{clean/"10_same.ipynb"}: not run' in out
-    assert f'{clean/"11_reads.ipynb"}: runs, because' in out and 'paths of its own folder that name other things' in out
-    assert f'{clean/"14_same_file.ipynb"}: not run' in out
     assert f'{clean/"12_skips.ipynb"}: runs, because' in out and '1 cell(s) that nbdev-test skips' in out
     assert f'{clean/"13_differs.ipynb"}: runs, because its code differs' in out
     # the lesson's skipped cell is not run; the copy's is, and it raises
@@ -221,3 +241,27 @@ def test_a_last_digit_passes_within_its_tolerance_and_a_real_change_fails(bad):
     assert any(p.startswith(f"{tol}, cell 3 (\"print('exact', 0.9682)\"): committed outputs differ from the first run\n") for p in ps), ps
     assert any("cell 4 ('# the net, drifting'): run twice: the second run prints something else" in p for p in ps), ps
     assert len(ps) == 4, ps
+
+
+# ------------------------------------------------------------------ the runner every tool shares (tools/nbrun.py)
+
+def test_nbrun_inplace_writes_fresh_outputs_cleaned_and_never_a_failed_run(tmp_path):
+    good = notebook(tmp_path/'good.ipynb', [("import os\nprint(os.path.basename(os.getcwd()))", []), ('6*7', result('0'))])
+    bad = notebook(tmp_path/'bad.ipynb', [('1/0', result('stale'))])
+    before = bad.read_text()
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'nbrun.py'), '--inplace', good, bad], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert r.stderr.strip() == f"error: {bad}: a cell raised ZeroDivisionError: division by zero; {bad} was not written", r.stderr
+    assert bad.read_text() == before
+    nb = json.loads(good.read_text())
+    # run in the notebook's own folder, outputs fresh, cleaned as nbdev-clean cleans them (no execution counts, no metadata)
+    assert [''.join(o.get('text', '')) or ''.join(o['data']['text/plain']) for c in nb['cells'] for o in c['outputs']] == [tmp_path.name + '\n', '42']
+    assert all(c['execution_count'] is None and c['metadata'] == {} for c in nb['cells'])
+    assert all(o.get('execution_count') is None for c in nb['cells'] for o in c['outputs'])
+
+
+def test_nbrun_refuses_what_is_not_a_notebook(tmp_path):
+    (tmp_path/'notes.txt').write_text('x')
+    r = subprocess.run([sys.executable, str(ROOT/'tools'/'nbrun.py'), '--inplace', tmp_path/'notes.txt', tmp_path/'none.ipynb'],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and r.stderr.strip() == f"error: not a notebook file: {tmp_path/'notes.txt'}, {tmp_path/'none.ipynb'}", r.stderr

@@ -3,15 +3,14 @@ each source, with its solutions, prints "right" for every check, its hidden test
 prints "not done yet" for every check and raises nothing but NotImplementedError; every cell shows the same thing when
 run twice. The pipeline runs these here, in pytest's pool beside the other tests, instead of in a stage of their own.
 tools/exercises.py's docstring says exactly what passes."""
-import importlib.util, os
+import os, sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location('exercises_tool', ROOT/'tools'/'exercises.py')
-ex = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ex)
+sys.path.insert(0, str(ROOT/'tools'))
+import exercises as ex  # noqa: E402
 
 JOBS = [(p, learner) for src, dst in ex.pairs(ROOT) for p, learner in ((src, False), (dst, True))]
 

@@ -2,7 +2,7 @@
 
 Stage 3 of the pipeline. For every notebook (2 at a time by default):
 
-  pass 1  every code cell runs twice in a row.
+  pass 1  every code cell runs twice in a row (but for the cells marked to run once, below).
           - The FIRST execution is the notebook's top-to-bottom run: a cell that raises stops the
             notebook (what nbdev-test checked). Its outputs, cleaned with nbdev's own `clean_nb`
             exactly like the committed copy, are compared with the committed outputs: streams,
@@ -10,8 +10,8 @@ Stage 3 of the pipeline. For every notebook (2 at a time by default):
             their text repr still is).
           - The SECOND execution fails the check if it raises, or prints anything different from
             the first (same cleaning and sanitising).
-  pass 2  then every code cell runs again, last to first, in the same kernel (a learner scrolling
-          up). Any error there is a problem: the first execution had none.
+  pass 2  then every code cell (but those marked to run once) runs again, last to first, in the
+          same kernel (a learner scrolling up). Any error there is a problem: the first execution had none.
 
 Before comparing, the narrow volatile patterns in tools/output_sanitize.cfg are replaced on both
 sides. The same file names the cells whose numbers may differ from one computer to another (float32
@@ -31,26 +31,27 @@ longer than 5 s, and each problem with the cell's first line and a short diff. E
 problem. A cell that does not print the same thing twice can make later cells' first executions
 differ from the committed outputs as well: fix the first problem of a notebook first.
 
+Cells run once: a code cell with the line `#| check: run once` among its leading `#|` lines (an nbdev
+directive, which nbdev ignores and the student copies and the site leave out, as they leave out every `#|`
+line) runs only in pass 1's top-to-bottom run: its outputs are still compared with the committed ones, but
+it does not run a second time and pass 2 passes over it. It is for the cells that train a model for many
+seconds, from a seed of their own (lessons 05 and 06): their second run proves little that the first did
+not, and cost most of the check's time. The report lists every such cell under its notebook, so it stays
+visible what was not run twice. Any other value of `#| check:` is a problem.
+
 Derived editions (`--derived clean`): a student copy in clean/ is its lesson's code without the
 `#|` lines, so running it proves nothing the lesson's run did not prove, unless
   1. its code cells are not exactly its lesson's code cells minus the `#|` lines, or
   2. its lesson has a cell that nbdev-test (and this check) skips: the copy lost the directive
-     that skipped it, so its run executes code the lesson's run never executed, or
-  3. the lesson's run used a path inside its own folder (nbs/) that names something different in
-     clean/: another file's bytes, another folder listing (an audit hook in the lesson's kernel
-     records opens, directory listings, globs and file operations, except the import system's
-     look-ups along sys.path). A lesson that reads the other notebooks, like the handouts
-     appendix, reads the student copies when it runs from clean/.
-Only the copies for which one of these holds are run (top to bottom, as nbdev-test ran them).
-A copy without a lesson is run as well. Today's pipeline guarantees 1 in stage 2, and no lesson
-has a skipped cell, so only copies of lessons that read their own folder run.
+     that skipped it, so its run executes code the lesson's run never executed.
+Only the copies for which one of these holds are run (top to bottom, as nbdev-test ran them), and
+copies without a lesson. Today's pipeline guarantees 1 in stage 2, and no lesson has a skipped cell,
+so no copy runs. Not detected: a lesson that reads files of its own folder (nbs/), which would read
+other files in clean/ (the handouts appendix did, and moved to tools/site/); no lesson does so now.
 
 The lessons start from the last to the first (later lessons train longer), so the longest run
 does not start last. A kernel's own stderr (not its cells' streams) is kept out of the report
-unless the kernel fails.
-
-Where $MNIST_KERNEL_ZYGOTE names a running tools/kernel_zygote.py (tools/pipeline.sh starts one), each kernel is forked
-from it: a fresh kernel, without the 4 s of importing PyTorch and its neighbours again (see that file's docstring).
+unless the kernel fails. Kernels are started by tools/nbrun.py, the runner every tool shares.
 
 Usage: python tools/check_outputs.py NOTEBOOK_OR_FOLDER... [--derived clean] [--workers 2]
                                      [--slow 5] [--sanitize tools/output_sanitize.cfg]
@@ -59,53 +60,20 @@ Usage: python tools/check_outputs.py NOTEBOOK_OR_FOLDER... [--derived clean] [--
 second runs and the bottom-up pass: tools/output_spread.py uses both to measure how far the numbers
 move between CPUs and thread counts.
 """
-import argparse, asyncio, configparser, copy, difflib, glob, json, os, re, sys, tempfile, time
+import argparse, asyncio, configparser, copy, difflib, re, sys, time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbdev.clean import clean_nb
 
-from kernel_zygote import use_zygote          # tools/ is on sys.path: this file's own folder
+import nbrun                  # tools/ is on sys.path: this file's own folder
 
 PIXELS = ('image/png', 'image/jpeg', 'image/gif', 'image/svg+xml')
 DIRECTIVE = re.compile(r'^\s*#\|')
+CHECK_DIRECTIVE = re.compile(r'^\s*#\|\s*check\s*:\s*(.*?)\s*$')
+RUN_ONCE = 'run once'
 ANSI = re.compile(r'\x1b\[[0-9;]*[A-Za-z]')
-PROBE_MARK = '__nb_folder_access__'
-
-# Installed in each lesson's kernel before its first cell: records every path inside the notebook's
-# folder that the notebook's code opens, lists, globs, creates, renames or removes. Leaves no name
-# behind in the user namespace.
-PROBE_SETUP = r'''
-def __nb_folder_watch(folder):
-    import os, sys, types
-    folder = os.path.realpath(folder)
-    seen = set()
-    events = {'open', 'os.listdir', 'os.scandir', 'glob.glob/2', 'os.mkdir', 'os.remove', 'os.rename',
-              'os.rmdir', 'shutil.copyfile', 'shutil.rmtree', 'shutil.move'}
-    def hook(event, args):
-        if event not in events: return
-        try:
-            p = args[0] if args else None
-            if p is None and event in ('os.listdir', 'os.scandir'): p = '.'
-            if p is None or isinstance(p, int): return
-            caller = sys._getframe(1).f_code.co_filename
-            # Left out: the import system's look-ups along sys.path, where the kernel puts the notebook's
-            # folder (importlib, importlib.metadata, pkgutil), and glob's own reads (its glob.glob/2
-            # event names the pattern).
-            if (caller.startswith('<frozen ') or os.sep + 'importlib' in caller
-                    or caller.endswith((os.sep + 'pkgutil.py', os.sep + 'glob.py'))): return
-            p = os.fsdecode(p)
-            if event == 'glob.glob/2' and args[2] is not None: p = os.path.join(os.fsdecode(args[2]), p)
-            p = os.path.realpath(p)
-            if p == folder or p.startswith(folder + os.sep): seen.add(os.path.relpath(p, folder))
-        except Exception: pass
-    sys.addaudithook(hook)
-    m = types.ModuleType('_nb_folder_watch'); m.seen = seen; sys.modules['_nb_folder_watch'] = m
-__nb_folder_watch(%r); del __nb_folder_watch
-'''
-PROBE_READ = f"import _nb_folder_watch, json; print({PROBE_MARK!r}, json.dumps(sorted(_nb_folder_watch.seen)))"
 
 
 # A number as outputs print it: 0.9688, -6.2330, 145, 1e-05, 3.55e-05.
@@ -223,7 +191,8 @@ class Result:
     def __init__(self, path):
         self.path, self.code_cells, self.skipped = path, 0, 0
         self.first_run_s = self.total_s = 0.0
-        self.slow, self.found, self.folder_access, self.failed_to_run = [], [], None, False
+        self.slow, self.found, self.failed_to_run = [], [], False
+        self.once = []     # (cell, first line): cells marked `#| check: run once`
         self.within = []   # (cell, first line, largest difference, tolerance, section): numbers let through
 
     def problem(self, key, i, src, what, detail=''):
@@ -236,13 +205,6 @@ class Result:
     def problems(self): return [t for _, t in sorted(self.found, key=lambda kt: kt[0])]
 
 
-def error_text(e):
-    if isinstance(e, CellExecutionError): return f"{e.ename}: {e.evalue}"
-    if isinstance(e, CellTimeoutError): return 'timed out'
-    if isinstance(e, DeadKernelError): return 'the kernel died'
-    return f"{type(e).__name__}: {e}"
-
-
 def traceback_tail(e, n=12):
     "The last `n` lines of the kernel's traceback, without nbclient's copy of the cell's source."
     tb = ANSI.sub('', getattr(e, 'traceback', '') or str(e)).strip().splitlines()
@@ -252,19 +214,22 @@ def traceback_tail(e, n=12):
     return '\n'.join('    ' + l for l in tb[-n:])
 
 
-class Checker(NotebookClient):
+def check_directive(src):
+    "The value of the cell's `#| check:` line among its leading `#|` lines (as nbdev reads directives), or None."
+    for line in src.splitlines():
+        if not line.strip(): continue
+        if not DIRECTIVE.match(line): return None
+        m = CHECK_DIRECTIVE.match(line)
+        if m: return m[1]
+    return None
+
+
+class Checker(nbrun.Client):
     """One kernel for one notebook. The working notebook holds one slot per execution: the notebook's
     own cells take the first executions (so later display updates reach them, as in Jupyter), then a
-    slot per second execution, a slot per reverse-order execution, and one for the folder probe."""
+    slot per second execution and a slot per reverse-order execution."""
 
-    def create_kernel_manager(self):
-        "Talk to the kernel over Unix sockets in a private folder (no TCP ports, no warning about them)."
-        km = super().create_kernel_manager()
-        if os.name == 'posix' and getattr(self, 'ipc_dir', None): km.transport, km.ip = 'ipc', str(Path(self.ipc_dir)/'kernel')
-        use_zygote(km)
-        return km
-
-    async def check(self, res, ref, cells, patterns, compare, twice, reverse, slow, probe, save=None):
+    async def check(self, res, ref, cells, patterns, compare, twice, reverse, slow, save=None):
         n_all = len(ref.cells)
         work = self.nb
         for c in work.cells:
@@ -273,20 +238,23 @@ class Checker(NotebookClient):
         backwards = {i: n_all + len(cells) + k for k, i in enumerate(cells)}
         for i in cells: work.cells.append(copy.deepcopy(work.cells[i]))
         for i in cells: work.cells.append(copy.deepcopy(work.cells[i]))
-        probe_slot = len(work.cells)
-        work.cells.append(nbformat.v4.new_code_cell(''))
+        once = set()
+        for i in cells:
+            mark = check_directive(ref.cells[i].source)
+            if mark is None: continue
+            if mark == RUN_ONCE: once.add(i); res.once.append((i, first_line(ref.cells[i].source)))
+            else: res.problem((0, i, 0), i, ref.cells[i].source, f"unknown `#| check: {mark}` (the only one is `#| check: {RUN_ONCE}`)")
         self.reset_execution_trackers()
         t_all = time.monotonic()
         first_outputs, done = {}, []
         # the kernel process's own stderr (not the cells' streams) goes to a file, shown if the kernel fails
         async with self.async_setup_kernel(stderr=self.kernel_log):
-            if probe: await self.run_hidden(probe_slot, PROBE_SETUP % str(Path(res.path).parent.resolve()))
             for i in cells:
                 src = ref.cells[i].source
                 t = time.monotonic()
                 try: await self.async_execute_cell(work.cells[i], i, execution_count=self.code_cells_executed + 1)
                 except Exception as e:
-                    res.problem((0, i, 0), i, src, f"raises on the first run (top to bottom): {error_text(e)}", traceback_tail(e))
+                    res.problem((0, i, 0), i, src, f"raises on the first run (top to bottom): {nbrun.error_text(e)}", traceback_tail(e))
                     res.failed_to_run = True
                     break
                 finally:
@@ -294,11 +262,11 @@ class Checker(NotebookClient):
                     res.first_run_s += dt
                 if dt > slow: res.slow.append((i, first_line(src), dt))
                 done.append(i)
-                if not twice: continue
+                if not twice or i in once: continue
                 j = second[i]
                 try: await self.async_execute_cell(work.cells[j], j, execution_count=self.code_cells_executed + 1)
                 except Exception as e:
-                    res.problem((0, i, 1), i, src, f"run twice: the second run raises {error_text(e)}", traceback_tail(e, 6))
+                    res.problem((0, i, 1), i, src, f"run twice: the second run raises {nbrun.error_text(e)}", traceback_tail(e, 6))
                     if isinstance(e, (DeadKernelError, CellTimeoutError)): res.failed_to_run = True; break
                     continue
                 self.share_display_ids(j, i)
@@ -308,15 +276,14 @@ class Checker(NotebookClient):
             # Outputs as they stand after pass 1: what Jupyter shows after running the notebook top to bottom.
             first_outputs = {i: copy.deepcopy(work.cells[i].outputs) for i in done}
             if reverse and not res.failed_to_run:
-                for pos, i in enumerate(reversed(cells)):
+                for pos, i in enumerate(c for c in reversed(cells) if c not in once):
                     k = backwards[i]
                     try: await self.async_execute_cell(work.cells[k], k, execution_count=self.code_cells_executed + 1)
                     except Exception as e:
                         after = f"after re-running the {pos} cell(s) below it, last first" if pos else 'the first cell of that pass'
-                        res.problem((1, pos), i, ref.cells[i].source, f"re-run in reverse order ({after}) raises {error_text(e)}",
+                        res.problem((1, pos), i, ref.cells[i].source, f"re-run in reverse order ({after}) raises {nbrun.error_text(e)}",
                                     traceback_tail(e, 6))
                         if isinstance(e, (DeadKernelError, CellTimeoutError)): break
-            if probe: res.folder_access = await self.read_probe(probe_slot)
         res.total_s = time.monotonic() - t_all
         if compare:
             fresh = copy.deepcopy(ref)
@@ -347,21 +314,8 @@ class Checker(NotebookClient):
             for idx in cell_map.get(j, []):
                 if idx < n and idx not in cell_map.setdefault(i, []): cell_map[i].append(idx)
 
-    async def run_hidden(self, slot, code):
-        cell = self.nb.cells[slot]
-        cell.source, cell.outputs = code, []
-        await self.async_execute_cell(cell, slot, store_history=False)
-        return cell.outputs
 
-    async def read_probe(self, slot):
-        try: outs = await self.run_hidden(slot, PROBE_READ)
-        except Exception: return None
-        text = ''.join(o.get('text', '') for o in outs if o['output_type'] == 'stream')
-        m = re.search(re.escape(PROBE_MARK) + r' (.*)', text)
-        return json.loads(m.group(1)) if m else None
-
-
-async def check_notebook(path, patterns, args, compare=True, twice=True, reverse=True, probe=False):
+async def check_notebook(path, patterns, args, compare=True, twice=True, reverse=True):
     res = Result(path)
     try:
         ref = nbformat.read(path, as_version=4)
@@ -371,18 +325,14 @@ async def check_notebook(path, patterns, args, compare=True, twice=True, reverse
         res.failed_to_run = True
         return res
     res.code_cells = sum(c.cell_type == 'code' for c in ref.cells)
-    client = Checker(copy.deepcopy(ref), timeout=args.timeout, kernel_name='python3',
-                     resources={'metadata': {'path': str(path.parent)}})
-    with tempfile.TemporaryDirectory(prefix='check_outputs-') as client.ipc_dir:
-        log = Path(client.ipc_dir)/'kernel_stderr.log'
-        with open(log, 'w') as client.kernel_log:
-            try: await client.check(res, ref, cells, patterns, compare, twice and not args.first_run_only,
-                                    reverse and not args.first_run_only, args.slow, probe, save=args.save if compare else None)
-            except Exception as e:
-                res.fail(f"{path}: the kernel failed: {error_text(e)}")
-                res.failed_to_run = True
-        if res.failed_to_run and log.stat().st_size:
-            res.fail(f"{path}: the kernel's stderr ended with:\n" + '\n'.join('    ' + l for l in log.read_text().splitlines()[-15:]))
+    with nbrun.client(copy.deepcopy(ref), path, args.timeout, cls=Checker) as client:
+        try: await client.check(res, ref, cells, patterns, compare, twice and not args.first_run_only,
+                                reverse and not args.first_run_only, args.slow, save=args.save if compare else None)
+        except Exception as e:
+            res.fail(f"{path}: the kernel failed: {nbrun.error_text(e)}")
+            res.failed_to_run = True
+        tail = nbrun.log_tail(client) if res.failed_to_run else []
+        if tail: res.fail(f"{path}: the kernel's stderr ended with:\n" + '\n'.join('    ' + l for l in tail))
     return res
 
 
@@ -408,34 +358,17 @@ def why_run_copy(copy_path, lesson_res, lessons):
         k = next((k for k, (a, b) in enumerate(zip(want, have)) if a != b), min(len(want), len(have)))
         return f"its code differs from {lesson}'s without the `#|` lines (from code cell {k})"
     if lesson_res.skipped: return f"{lesson} has {lesson_res.skipped} cell(s) that nbdev-test skips, and the copy lost the directives"
-    if lesson_res.folder_access is None: return f"the run of {lesson} could not tell which files it touched"
-    touched = [p for p in lesson_res.folder_access if differs(p, lesson.parent, copy_path.parent)]
-    if touched:
-        return (f"{lesson}'s run used paths of its own folder that name other things in {copy_path.parent}/: "
-                + ', '.join(touched[:8]) + (f' and {len(touched) - 8} more' if len(touched) > 8 else ''))
     return None
-
-
-def differs(pattern, a, b):
-    """Does the relative path or glob `pattern` name different things in folders `a` and `b`? Compares the
-    names it matches, the bytes of matched files and the entries of matched folders."""
-    def state(root):
-        res = []
-        for m in sorted(glob.glob(pattern, root_dir=root)):
-            p = Path(root)/m
-            if p.is_dir(): res.append((m, sorted(q.name for q in p.iterdir())))
-            elif p.is_file(): res.append((m, p.read_bytes()))
-            else: res.append((m, None))
-        return res
-    return state(a) != state(b)
 
 
 def report(results, wall, slow):
     for r in results:
         status = 'no problems' if not r.problems else f"{len(r.problems)} problem(s)"
         skipped = f", {r.skipped} skipped as nbdev-test skips them" if r.skipped else ''
+        skipped += f", {len(r.once)} run once" if r.once else ''
         print(f"{r.path}: {r.code_cells} code cells{skipped}, first run {r.first_run_s:.1f}s, whole check {r.total_s:.1f}s, {status}")
         for i, line, dt in r.slow: print(f"    slow cell {i} ({dt:.1f}s > {slow:g}s): {line[:90]}")
+        for i, line in r.once: print(f"    cell {i} run once (`#| check: {RUN_ONCE}`: not run twice, not re-run upward): {line[:70]}")
         for i, line, apart, tol, sec in r.within:
             print(f"    cell {i} ({line[:60]}): numbers {apart:.3g} from the committed ones, within its tolerance {tol:g} [{sec}]")
     failures = [p for r in results for p in r.problems]
@@ -469,7 +402,7 @@ async def main_async(args):
         m = re.match(r'(\d+)_', p.name)
         return int(m[1]) if m and int(m[1]) < 90 else -1
     order = sorted(nbs, key=lambda p: -lesson_number(p))
-    results = await asyncio.gather(*(one(p, probe=bool(derived)) for p in order))
+    results = await asyncio.gather(*(one(p) for p in order))
     results.sort(key=lambda r: nbs.index(r.path))
     copies = []
     if derived:
@@ -480,7 +413,7 @@ async def main_async(args):
             if lr is not None and lr.failed_to_run:
                 print(f"{c}: not run, its lesson does not run"); continue
             why = why_run_copy(c, lr, lessons) if lr is not None else 'it has no lesson in the checked folders'
-            print(f"{c}: " + (f"runs, because {why}" if why else "not run: same code as its lesson, no cell skipped, no path of the lesson's folder used that differs here"))
+            print(f"{c}: " + (f"runs, because {why}" if why else "not run: same code as its lesson, no cell skipped"))
             if why: copies.append(c)
         results += await asyncio.gather(*(one(c, compare=False, twice=False, reverse=False) for c in copies))
     print()

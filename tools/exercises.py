@@ -182,31 +182,15 @@ def errors(cell):
     return [o for o in cell.get('outputs', []) if o.get('output_type') == 'error']
 
 
-def make_client(nb, ipc_dir, **kwargs):
-    "nbclient's `NotebookClient` for `nb`, talking to its kernel over Unix sockets in `ipc_dir` (no TCP port, no warning)."
-    from nbclient import NotebookClient
-
-    class Client(NotebookClient):
-        def create_kernel_manager(self):
-            km = super().create_kernel_manager()
-            if os.name == 'posix': km.transport, km.ip = 'ipc', str(Path(ipc_dir)/'kernel')
-            if os.environ.get('MNIST_KERNEL_ZYGOTE'):          # this file may be loaded from elsewhere (tests)
-                sys.path.insert(0, str(Path(__file__).resolve().parent))
-                from kernel_zygote import use_zygote
-                use_zygote(km)
-            return km
-    return Client(nb, **kwargs)
-
-
 def shown(cell):
     "What a cell showed: its stdout, and the name and message of each error it raised."
     return stream_text(cell) + ''.join(f"{e['ename']}: {e['evalue']}\n" for e in errors(cell))
 
 
 def run_one(path, learner, root, timeout=600):
-    """Execute the notebook at `path` in a fresh kernel, each code cell twice in a row (a learner pressing Shift-Enter
-    twice); return (seconds, number of checks, problems)."""
-    import tempfile
+    """Execute the notebook at `path` in a fresh kernel (tools/nbrun.py's), each code cell twice in a row (a learner
+    pressing Shift-Enter twice); return (seconds, number of checks, problems, (slowest cell, its seconds))."""
+    import nbrun                  # tools/ is on sys.path: this file's own folder, or put there by the caller
     with warnings.catch_warnings():
         warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
         from mnist_linear.checks import VERDICT
@@ -215,11 +199,9 @@ def run_one(path, learner, root, timeout=600):
     rel = path.relative_to(root)
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code']
     problems, seconds = [], {}
-    with tempfile.TemporaryDirectory(prefix='exercises-') as d, open(Path(d)/'kernel_stderr.log', 'w') as log:
-        client = make_client(nb, d, timeout=timeout, kernel_name='python3', allow_errors=True,
-                             resources={'metadata': {'path': str(path.parent)}})
+    with nbrun.client(nb, path, timeout, allow_errors=True) as client:
         try:
-            with client.setup_kernel(stderr=log):
+            with client.setup_kernel(stderr=client.kernel_log):
                 for i in code:
                     t_cell = time.time()
                     client.execute_cell(nb.cells[i], i)
@@ -231,8 +213,7 @@ def run_one(path, learner, root, timeout=600):
                         problems.append(f"{rel}: cell {i} shows something else when run a second time: "
                                         f"{shown(nb.cells[i])[:200]!r} then {shown(twin)[:200]!r}")
         except Exception as e:
-            log.flush()
-            tail = ' | '.join(Path(log.name).read_text().strip().splitlines()[-3:])
+            tail = ' | '.join(nbrun.log_tail(client, 3))
             return time.time() - t, 0, [f"{rel}: the kernel failed: {type(e).__name__}: {e} {tail}".strip()], (None, 0)
     del nb.cells[len(nb.cells) - len(code):]
     n, calls = 0, check_cells(nb)

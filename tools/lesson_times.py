@@ -1,38 +1,18 @@
 """Measure how long each lesson takes to run, and record it in nbs/lesson_times.json.
 
-Each notebook of nbs/ named NN_topic.ipynb runs top to bottom in a fresh Jupyter kernel (nbclient),
+Each notebook of nbs/ named NN_topic.ipynb runs top to bottom in a fresh Jupyter kernel (tools/nbrun.py),
 one after the other, and its wall time from kernel start to the last cell is recorded, rounded up to
-the next 5 s. A bare `python -c 'import torch'` is timed in the same run as a yardstick, so that a
-reader on another machine can scale the figures. The handouts' index page and the README quote the
-file; nothing in CI rewrites it (run times differ from machine to machine), but a test checks that
-every lesson has an entry.
+the next 5 s. The yardstick, `python -c 'import torch'` (tools/nbrun.py's `yardstick`: the median of 3),
+is timed in the same run, so that a reader on another machine can scale the figures. The site's index
+page and the README quote the file; nothing in CI rewrites it (run times differ from machine to
+machine), but a test checks that every lesson has an entry.
 
 Usage: python tools/lesson_times.py [--nbs nbs] [--machine "the 2-core CI machine"]
 """
-import argparse, json, math, os, subprocess, sys, time
+import argparse, json, math, os, sys
 from pathlib import Path
 
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
-
-
-def run_time(path, timeout=1800):
-    "Seconds to run the notebook at `path` top to bottom in a fresh kernel."
-    nb = nbformat.read(path, as_version=4)
-    t = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name='python3', resources={'metadata': {'path': str(path.parent)}}).execute()
-    return time.perf_counter() - t
-
-
-def yardstick():
-    "Seconds for a bare `python -c 'import torch'` (best of three)."
-    best = math.inf
-    for _ in range(3):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, '-c', 'import torch'], check=True)
-        best = min(best, time.perf_counter() - t)
-    return best
+import nbrun                  # tools/ is on sys.path: this file's own folder
 
 
 def main():
@@ -42,11 +22,11 @@ def main():
     args = ap.parse_args()
     nbs = sorted(Path(args.nbs).glob('[0-9][0-9]_*.ipynb'))
     if not nbs: sys.exit(f"error: no lesson notebooks (NN_topic.ipynb) in {args.nbs}")
-    torch_s = yardstick()
+    torch_s = nbrun.yardstick()
     times = {}
     for p in nbs:
-        try: s = run_time(p)
-        except CellExecutionError as e: sys.exit(f"error: {p} raised while running; fix it first ({str(e).strip().splitlines()[-1]})")
+        try: _, s = nbrun.execute(p)
+        except Exception as e: sys.exit(f"error: {p} did not run to the end; fix it first ({nbrun.error_text(e)})")
         times[p.name] = 5 * math.ceil(s / 5)
         print(f"{p.name}: {s:.1f} s", flush=True)
     out = Path(args.nbs)/'lesson_times.json'

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import nbformat
 
-sys.path.insert(0, str(Path(__file__).parent))
-from check_outputs import Patterns, comparable, first_line, numbers_apart  # noqa: E402
+from check_outputs import Patterns, comparable, first_line, numbers_apart   # tools/ is on sys.path: this file's own folder
 
 
 def main():

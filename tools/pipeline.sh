@@ -7,13 +7,16 @@
 #      editions that nbgrader's ClearSolutions, ClearHiddenTests and ClearOutput make from exercises/solutions/ now, and the locks
 #      (requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and the nbdev 2 SPEC
 #      (tools/lock.py --check)
-#   3. every notebook runs ONCE, in one kernel (forked from tools/kernel_zygote.py, see below) (tools/check_outputs.py, 2 notebooks at a time):
-#      it runs top to bottom; its committed outputs equal the outputs of that run (volatile parts
-#      sanitised; in the few cells that tools/output_sanitize.cfg names, numbers within a tolerance
-#      measured across CPUs, everything else exact); every cell prints the same when run twice in a row; re-running the cells from
-#      the last to the first raises nothing. A student copy in clean/ runs only where its run
-#      proves more than its lesson's (see the tool's docstring): today the handouts appendix's
-#      copy, whose code reads the notebooks beside it.
+#   3. every notebook runs ONCE, in one kernel (tools/check_outputs.py, 2 notebooks at a time, kernels
+#      from tools/nbrun.py, the runner every tool shares): it runs top to bottom; its committed outputs
+#      equal the outputs of that run (volatile parts sanitised; in the few cells that
+#      tools/output_sanitize.cfg names, numbers within a tolerance measured across CPUs, everything else
+#      exact); every cell prints the same when run twice in a row; re-running the cells from the last to
+#      the first raises nothing. A cell marked `#| check: run once` (the training cells of lessons 05
+#      and 06) is compared with its committed outputs but neither run twice nor re-run upward; the
+#      report lists each one. A student copy in clean/ runs only where its run proves more than its
+#      lesson's (see the tool's docstring): its code differs from its lesson's without the `#|` lines,
+#      or its lesson has a skipped cell; today none.
 #   4. pytest tests/, 2 processes at a time (pytest-xdist). Two whole checks run there beside the
 #      other tests instead of in stages of their own: the answer key on the repository
 #      (tests/test_answers.py, the same as `python tools/check_answers.py`: one answer per question,
@@ -40,16 +43,6 @@ WORKERS="${WORKERS:-2}"
 
 T0=$(date +%s)
 
-# Stages 3-4 start more than twenty Jupyter kernels, and each would import PyTorch, torchvision, pandas and
-# matplotlib anew (about 4 s of CPU each). tools/kernel_zygote.py imports them once and forks each kernel from
-# there: still a new process with fresh random states, an empty namespace and the notebook's own imports (its
-# docstring says what it shares and why that changes no output). It starts now, while stages 1-2 run, and stops
-# when the pipeline ends. A kernel asked for while it is not ready yet starts the ordinary way.
-ZYGOTE_DIR=$(mktemp -d)
-export MNIST_KERNEL_ZYGOTE="$ZYGOTE_DIR/zygote.sock"
-python tools/kernel_zygote.py serve "$MNIST_KERNEL_ZYGOTE" 2>"$ZYGOTE_DIR/log" &
-ZYGOTE_PID=$!
-trap 'kill $ZYGOTE_PID 2>/dev/null; wait $ZYGOTE_PID 2>/dev/null; rm -rf "$ZYGOTE_DIR"' EXIT
 stage() {
   local name=$1; shift
   printf '\n==> stage %s\n' "$name"
@@ -106,6 +99,3 @@ stage "3/4 notebooks run once (outputs true, safe twice and upward)" \
 stage "4/4 pytest tests/, the answer key's check and the exercises among them" \
       python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadfile tests/
 printf '\nAll 4 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
-# Say so when the kernels did not come from the zygote (slower, same checks), and why.
-grep -q 'ready on' "$ZYGOTE_DIR/log" || { echo "note: the kernel zygote never started; every kernel was started the ordinary way:"; tail -3 "$ZYGOTE_DIR/log"; }
-grep 'not forking' "$ZYGOTE_DIR/log" | sort | uniq -c | sed 's/^/note: /' || true

@@ -1,8 +1,8 @@
 """Run the pipeline and print the table of its stage times in CONTRIBUTING.md ("Performance notes"), as Markdown.
 
 Machines differ in speed by up to 4x, so each time also appears as a ratio to a yardstick measured in
-the same run, just before the pipeline: `python -c 'import torch'` (the median of 3 runs, with the
-project's Python). A second table gives each notebook's times from stage 3: its first run top to
+the same run, just before the pipeline: `python -c 'import torch'` (tools/nbrun.py's `yardstick`: the
+median of 3 runs, with the project's Python). A second table gives each notebook's times from stage 3: its first run top to
 bottom (what a learner waits for), and the whole check (each cell twice, then again bottom-up).
 
 Usage: python tools/stage_table.py              run tools/pipeline.sh (its log goes to stderr)
@@ -10,23 +10,15 @@ Usage: python tools/stage_table.py              run tools/pipeline.sh (its log g
                                                 is then measured now, and the table says so
 Make target: `make stages`.
 """
-import argparse, os, re, statistics, subprocess, sys, time
+import argparse, os, re, subprocess, sys
 from pathlib import Path
+
+import nbrun                  # tools/ is on sys.path: this file's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGE = re.compile(r'^==> stage (.+?) (passed in|FAILED after) ([\d.]+)s\s*$')
 TOTAL = re.compile(r'^All \d+ stages passed in (\d+)s')
 NOTEBOOK = re.compile(r'^(\S+\.ipynb): (\d+) code cells.*?, first run ([\d.]+)s, whole check ([\d.]+)s')
-
-
-def yardstick(python, n=3):
-    "Median wall time of `python -c 'import torch'`, in seconds."
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        subprocess.run([python, '-c', 'import torch'], check=True, cwd=ROOT)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def run_pipeline():
@@ -66,7 +58,7 @@ def main():
     args = ap.parse_args()
     if not Path(args.python).exists(): sys.exit(f"error: no Python at {args.python}; run `make setup` first or pass --python")
     if args.log and not Path(args.log).is_file(): sys.exit(f"error: --log {args.log}: no such file")
-    try: ref = yardstick(args.python)
+    try: ref = nbrun.yardstick(args.python)
     except subprocess.CalledProcessError: sys.exit(f"error: {args.python} -c 'import torch' failed")
     if args.log: log, rc, note = Path(args.log).read_text(), 0, 'measured now, not during the logged run'
     else: (log, rc), note = run_pipeline(), 'measured just before the pipeline, in the same run'
