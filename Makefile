@@ -132,7 +132,7 @@ test: setup dev-data node_modules/.package-lock.json
 
 # Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.
 outputs: dev-data
-	for nb in nbs/*.ipynb; do $(DEV)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.store_widget_state=False "$$nb"; done
+	$(DEV)/python tools/nbrun.py --inplace nbs/*.ipynb
 	$(DEV)/nbdev-clean
 	$(DEV)/nbdev-export
 	$(DEV)/python tools/site/build.py --html _handouts

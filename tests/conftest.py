@@ -13,7 +13,7 @@ from mnist_linear.files import get_mnist_sample
 # waits. Longest first, the two finish together: these files took 13 s to 32 s each (`--durations=0`, summed per file,
 # on the 2-core machine); the others follow in their usual order.
 LONGEST_FIRST = ['test_site.py', 'test_exercises_run.py', 'test_answers.py', 'test_cli.py', 'test_mistakes.py', 'test_files.py', 'test_grading.py',
-                 'test_checks.py', 'test_check_outputs.py', 'test_handouts.py', 'test_kernel_zygote.py']
+                 'test_checks.py', 'test_check_outputs.py', 'test_handouts.py']
 
 
 def pytest_collection_modifyitems(items):

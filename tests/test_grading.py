@@ -198,14 +198,6 @@ def graded(tmp_path_factory):
     course = tmp_path_factory.mktemp('grading')/'course'
     env = not_activated()
     env.pop('NBGRADER_EXECUTION', None)
-    # Inside the pipeline, kernels are forked from tools/kernel_zygote.py, as for the exercises (a fresh kernel,
-    # without PyTorch's import each time): a kernel spec "python3" of our own, found first on JUPYTER_PATH.
-    if os.environ.get('MNIST_KERNEL_ZYGOTE'):
-        spec = load_tool('kernel_zygote').kernel_spec()
-        kdir = course.parent/'share'/'kernels'/'python3'
-        kdir.mkdir(parents=True)
-        (kdir/'kernel.json').write_text(json.dumps({'argv': spec.argv, 'display_name': spec.display_name, 'language': 'python'}))
-        env['JUPYTER_PATH'] = os.pathsep.join(filter(None, [str(course.parent/'share'), env.get('JUPYTER_PATH')]))
 
     def nbgrader(*args):
         r = subprocess.run([str(BIN/'nbgrader'), *args], cwd=course, env=env, capture_output=True, text=True, timeout=600)

@@ -5,8 +5,8 @@
 #      same files (tools/nbdev2_check.sh, which also checks __version__ against settings.ini), clean/
 #      holds what the student-copy generator would write now, and exercises/ holds the learner
 #      editions that nbgrader's ClearSolutions, ClearHiddenTests and ClearOutput make from exercises/solutions/ now, and the locks
-#      (requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and the nbdev 2 SPEC
-#      (tools/lock.py --check)
+#      (requirements-learner-lock.txt, requirements-lock.txt, tools/nbdev2-lock.txt) still satisfy settings.ini and
+#      the nbdev 2 SPEC, the second contains the first, and the first holds no grader or test tool (tools/lock.py --check)
 #   3. every notebook runs ONCE, in one kernel (tools/check_outputs.py, 2 notebooks at a time, kernels
 #      from tools/nbrun.py, the runner every tool shares): it runs top to bottom; its committed outputs
 #      equal the outputs of that run (volatile parts sanitised; in the few cells that
@@ -19,7 +19,7 @@
 #      or its lesson has a skipped cell; today none.
 #   4. pytest tests/, 2 processes at a time (pytest-xdist). Two whole checks run there beside the
 #      other tests instead of in stages of their own: the answer key on the repository
-#      (tests/test_answers.py, the same as `python tools/check_answers.py`: one answer per question,
+#      (tests/test_answers.py, the same as `python tools/site/answer_key.py`: one answer per question,
 #      question texts as in the lessons, quoted numbers printed by the lessons, no answer in a student
 #      export), and the exercises (tests/test_exercises_run.py, the same as `python tools/exercises.py
 #      --run`: every check prints "right" in the sources with solutions, "not done yet" in the learner
@@ -89,7 +89,7 @@ PY
 
 export_stage() {
   unchanged_by nbdev-export && modules_have_notebooks && bash tools/nbdev2_check.sh &&
-  mnist-linear-handouts --check && python tools/exercises.py --check && python tools/lock.py --check
+  python tools/site/build.py --check && python tools/exercises.py --check && python tools/lock.py --check
 }
 
 stage "1/4 nbdev-clean (no changes)"  unchanged_by nbdev-clean
