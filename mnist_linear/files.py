@@ -194,11 +194,12 @@ def install_archive(archive, root, counts, size=(28, 28), dest=None) -> Path:
     archive = Path(archive).expanduser()
     dest = Path(dest) if dest is not None else Path(fastai_cfg().path('data'))/root
     if not archive.is_file(): raise MnistSampleError(f"archive {archive} does not exist or is not a file")
-    try: tf = tarfile.open(archive)                  # any compression, any tar format
-    except _UNREADABLE: raise MnistSampleError(f"archive {archive} could not be read: it is not a tar archive, or it is empty, truncated or corrupt") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f'.{root}-', dir=dest.parent))
+    tmp = None
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f'.{root}-', dir=dest.parent))
+        try: tf = tarfile.open(archive)              # any compression, any tar format
+        except _UNREADABLE: raise MnistSampleError(f"archive {archive} could not be read: it is not a tar archive, or it is empty, truncated or corrupt") from None
         with tf:
             try: tf.extractall(tmp, members=_checked_members(tf, root), filter='data')
             except _UNREADABLE as e:
@@ -209,7 +210,8 @@ def install_archive(archive, root, counts, size=(28, 28), dest=None) -> Path:
         if dest.exists(): dest.rename(tmp/f'{root}.previous')       # removed with the temporary folder
         (tmp/root).rename(dest)
     except OSError as e: raise MnistSampleError(f"could not install {archive} into {dest}: {e}") from None
-    finally: shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        if tmp is not None: shutil.rmtree(tmp, ignore_errors=True)
     return dest
 
 def install_dataset(name, archive) -> Path:

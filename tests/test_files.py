@@ -351,6 +351,16 @@ def test_a_refused_archive_leaves_the_installed_data_alone(tmp_path, sample_tar)
     assert sorted(p.name for p in (tmp_path/'data').iterdir()) == ['mnist_sample'], 'no temporary folder is left'
 
 
+def test_an_unwritable_target_is_one_line(tmp_path, sample_tar):
+    "The data folder's parent is a file: the error says so in one line, and the file is untouched."
+    name = sample_tar.names('mnist_sample/valid/7/')[0]
+    a = sample_tar.write(tmp_path/'one.tgz', tar_member(name, sample_tar.data[name]) + bytes(1024))
+    (tmp_path/'file').write_bytes(b'x')
+    with pytest.raises(MnistSampleError, match=rf"^could not install {re.escape(str(a))} into {re.escape(str(tmp_path/'file'/'data'/'mnist_sample'))}: ") as ei:
+        install_archive(a, 'mnist_sample', {('valid', '7'): 1}, dest=tmp_path/'file'/'data'/'mnist_sample')
+    assert '\n' not in str(ei.value) and (tmp_path/'file').read_bytes() == b'x'
+
+
 def test_refuses_parent_member(home, tmp_path, sample_tar):
     a = sample_tar.write(tmp_path/'evil.tgz', tar_member('mnist_sample/labels.csv', b'x') + tar_member('../evil', b'x') + bytes(1024))
     assert_refused(a, home, 'outside the target')
