@@ -1,8 +1,8 @@
 """Time installing the full MNIST (mnist_png.tgz) against `tar -xzf`, and decoding its 70,000 PNGs, in one run (not a test).
 
 Lesson 06's targets, measured side by side so that the machine's speed cancels out:
-- `install_mnist`'s work (`install_archive` with the per-digit counts: every check, then writing the files and
-  renaming the folder into place) against `tar -xzf` on the same archive, each into a fresh folder on the same
+- `install_dataset('mnist', ...)`'s work (`install_archive` with the per-digit counts: tarfile unpacks with
+  `filter='data'` into a temporary folder, every check, then the rename into place) against `tar -xzf` on the same archive, each into a fresh folder on the same
   file system, in alternating order, `--repeat` times; the target is at most 3x. Both write 70,000 small
   files, so the file system's speed is most of both times: the CPU-time ratio shows what our checks add;
 - the cost per image of decoding all 70,000 PNGs (`mnist_all_digits`) against the cost per image of the
@@ -19,7 +19,7 @@ from PIL import Image
 from bench_install import bench_install, report_install, arguments, timed
 from mnist_linear.data import mnist_3s_7s
 from mnist_linear.digits import mnist_all_digits
-from mnist_linear.files import MNIST_COUNTS, get_mnist, get_mnist_sample, png_files
+from mnist_linear.files import DATASETS, get_mnist, get_mnist_sample, png_files
 
 
 def pil_pixels(path, split):
@@ -31,8 +31,8 @@ def main():
     args = arguments(__doc__, 'MNIST_ARCHIVE', 3)
     archive, path = args.archive, get_mnist()
     print(f"on {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    report_install(archive, args.repeat, path.parent, 'install_mnist',
-                   bench_install(archive, args.repeat, path.parent, 'mnist_png', MNIST_COUNTS))
+    report_install(archive, args.repeat, path.parent, 'install_dataset',
+                   bench_install(archive, args.repeat, path.parent, 'mnist_png', DATASETS['mnist'].counts))
 
     full, sample = [], []
     sample_path = get_mnist_sample()

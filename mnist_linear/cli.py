@@ -160,7 +160,8 @@ def train(args, t0=None):
 
     import torch
     from fastai.torch_core import set_seed
-    from mnist_linear.data import get_mnist_sample, mnist_3s_7s
+    from mnist_linear.data import mnist_3s_7s
+    from mnist_linear.files import get_mnist_sample
     from mnist_linear.baseline import baseline_accuracy
     from mnist_linear.training import init_params, train_linear
 
@@ -203,7 +204,8 @@ def _stopped(log, out, e):
 def train_all(args, epochs, lr, out, t0):
     "`mnist-linear train --digits all`: lesson 06's linear model on the full MNIST; also writes the templates and the confusion matrix."
     import torch
-    from mnist_linear.digits import get_mnist, mnist_all_digits, train_all_digits
+    from mnist_linear.digits import mnist_all_digits, train_all_digits
+    from mnist_linear.files import get_mnist
     data = mnist_all_digits(get_mnist())
     out.mkdir(parents=True, exist_ok=True)
     log = EpochLog(out, epochs, quiet=args.quiet)
@@ -222,13 +224,13 @@ def train_all(args, epochs, lr, out, t0):
 
 def data_cmd(args):
     "Run `mnist-linear data`; return the exit status."
-    from mnist_linear.data import check_sample, get_mnist_sample, install_sample
+    from mnist_linear.files import DATASETS, check_folder, get_mnist_sample, install_dataset
     if args.archive is None and not args.check: raise CliError("say what to do: --from ARCHIVE, --check, or both")
     if args.archive is not None:
-        print(f"installed MNIST_SAMPLE in {install_sample(args.archive)}")
+        print(f"installed MNIST_SAMPLE in {install_dataset('mnist_sample', args.archive)}")
     if args.check:
         path = get_mnist_sample()
-        counts = check_sample(path)
+        counts = check_folder(path, DATASETS['mnist_sample'].counts)
         print(f"MNIST_SAMPLE at {path} is complete:")
         for (split, digit), n in counts.items(): print(f"  {split}/{digit}: {n} images")
     return 0
@@ -239,7 +241,7 @@ def main(argv=None, t0=None):
     t0 = time.perf_counter() if t0 is None else t0
     warnings_off()
     args = make_parser().parse_args(argv)
-    from mnist_linear.data import MnistSampleError
+    from mnist_linear.files import MnistSampleError
     try: return train(args, t0) if args.command == 'train' else data_cmd(args)
     except CliError as e:
         print(f"mnist-linear {args.command}: error: {e}", file=sys.stderr); return 2

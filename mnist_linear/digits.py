@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['mnist_all_digits', 'softmax', 'log_softmax', 'cross_entropy', 'digits_accuracy', 'train_epoch_loss',
-           'validate_digits', 'train_all_digits', 'MNIST_COUNTS', 'mnist_dir', 'install_mnist', 'get_mnist']
+           'validate_digits', 'train_all_digits']
 
 # %% ../nbs/06_all_digits.ipynb #f4f553e0
 from pathlib import Path
@@ -12,21 +12,15 @@ from pathlib import Path
 import torch
 from fastai.torch_core import set_seed
 from .data import MnistData
-from .files import _pixels, _scaled, get_mnist
+from .files import get_mnist, pixels_to_tensor, read_digit_pixels
 from .training import init_params, make_linear1, mnist_dls
-
-# %% ../nbs/06_all_digits.ipynb #d53af20c
-# The installer that lived here moved to appendix 93; `mnist_linear.digits.install_mnist(...)`, the
-# name that `get_mnist`'s message gives, and `from mnist_linear.digits import *` keep working.
-from .files import MNIST_COUNTS, get_mnist, install_mnist, mnist_dir
-_all_ = ['MNIST_COUNTS', 'mnist_dir', 'install_mnist', 'get_mnist']
 
 # %% ../nbs/06_all_digits.ipynb #02fe0c6e
 def _split_xy(path, split):
     "The (N, 784) pixels and (N,) int64 digit labels of one split of the full MNIST, digit by digit."
-    pixels = [_pixels(path, split, d) for d in range(10)]
-    x = _scaled(bytearray().join(pixels)).view(-1, 28*28)
-    y = torch.repeat_interleave(torch.arange(10), torch.tensor([len(p)//(28*28) for p in pixels]))
+    pixels = [read_digit_pixels(path, split, d) for d in range(10)]
+    x = pixels_to_tensor(*pixels).view(-1, 28*28)
+    y = torch.repeat_interleave(torch.arange(10), torch.tensor([len(p) for p in pixels]))
     return x, y
 
 def mnist_all_digits(path=None) -> MnistData:

@@ -13,7 +13,7 @@ import torch
 
 from mnist_linear import checks
 from mnist_linear.checks import *
-from mnist_linear.data import MnistSampleError
+from mnist_linear.files import MnistSampleError
 
 ROOT = Path(__file__).parent.parent
 PRELUDE = "import torch\nfrom torch import nn, tensor\nimport torch.nn.functional as F\nfrom fastai.torch_core import set_seed\n"

@@ -188,6 +188,15 @@ def test_data_from_a_missing_archive_is_a_plain_error(tmp_path, offline):
     assert r.returncode == 1 and 'does not exist' in r.stderr and 'Traceback' not in r.stderr
 
 
+def test_data_from_a_truncated_archive_is_one_line_and_installs_nothing(tmp_path, offline, good_archive):
+    a = tmp_path/'cut.tgz'
+    a.write_bytes(good_archive.read_bytes()[:good_archive.stat().st_size//3])
+    r = call('data', '--from', a)
+    assert r.returncode == 1 and r.stdout == '' and len(r.stderr.splitlines()) == 1, r.stderr
+    assert f'mnist-linear data: archive {a} could not be read (truncated or corrupt?)' in r.stderr and 'refusing' not in r.stderr
+    assert not (offline/'data').exists() or list((offline/'data').iterdir()) == []
+
+
 def test_all_digits_run_equals_lesson_06(tmp_path):
     "`--digits all`: lesson 06's linear run, epoch for epoch, plus the templates and the confusion matrix."
     from test_digits import GOLDEN as DIGITS_GOLDEN

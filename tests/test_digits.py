@@ -9,10 +9,11 @@ from fastai.torch_core import set_seed
 
 from mnist_linear.digits import (cross_entropy, digits_accuracy, log_softmax, mnist_all_digits, softmax, train_all_digits,
                                  train_epoch_loss, validate_digits)
-from mnist_linear.files import MNIST_COUNTS, MnistSampleError, get_mnist, install_mnist, mnist_dir
+from mnist_linear.files import DATASETS, MnistSampleError, dataset_dir, get_mnist, install_archive, install_dataset
 from mnist_linear.training import init_params, make_linear1, mnist_dls
 
 ROOT = Path(__file__).parent.parent
+MNIST_COUNTS = DATASETS['mnist'].counts
 GOLDEN = [float(l) for l in (ROOT/'tests'/'golden'/'all_digits_linear_seed42.txt').read_text().splitlines()
           if l.strip() and not l.startswith('#')]
 
@@ -65,7 +66,7 @@ def test_the_sample_is_a_slice_of_the_full_set(digits, data):
 
 
 def test_get_mnist_is_the_installed_folder():
-    assert get_mnist() == mnist_dir() and mnist_dir().name == 'mnist_png'
+    assert get_mnist() == dataset_dir('mnist') and dataset_dir('mnist').name == 'mnist_png'
 
 # --- softmax and cross-entropy -----------------------------------------------------------------
 
@@ -168,19 +169,21 @@ def _tgz(tmp_path, members) -> Path:
 
 
 def test_install_mnist_refuses_a_bad_archive_and_leaves_the_data_alone(tmp_path):
-    "Cheap archives with one real PNG each: every refusal happens before anything is written."
-    before = sorted(p.name for p in mnist_dir().iterdir())
-    png = next((mnist_dir()/'training'/'0').iterdir()).read_bytes()
+    "Cheap archives with one real PNG each, installed over the real full MNIST: every refusal leaves it as it was."
+    dest = dataset_dir('mnist')
+    before = sorted(p.name for p in dest.iterdir())
+    png = next((dest/'training'/'0').iterdir()).read_bytes()
     small = {('training', '0'): 1}
     with pytest.raises(MnistSampleError, match='refusing to install'):
-        install_mnist(_tgz(tmp_path, [('../evil.png', png)]), expected=small)
-    with pytest.raises(MnistSampleError, match='training/0 holds 2 PNG images, expected 1'):
-        install_mnist(_tgz(tmp_path, [('mnist_png/training/0/1.png', png), ('mnist_png/training/0/2.png', png)]), expected=small)
-    with pytest.raises(MnistSampleError, match='refusing to install'):
-        install_mnist(_tgz(tmp_path, [('mnist_png/training/0/1.png', png[:50])]), expected=small)
-    with pytest.raises(MnistSampleError, match='expected 5923'):
-        install_mnist(_tgz(tmp_path, [('mnist_png/training/0/1.png', png)]))
+        install_archive(_tgz(tmp_path, [('../evil.png', png)]), 'mnist_png', small, dest=dest)
+    with pytest.raises(MnistSampleError, match='training/0 holds 2 PNG images, expected 1; refusing to install'):
+        install_archive(_tgz(tmp_path, [('mnist_png/training/0/1.png', png), ('mnist_png/training/0/2.png', png)]), 'mnist_png', small, dest=dest)
+    with pytest.raises(MnistSampleError, match='training/0/1.png is truncated; refusing to install'):
+        install_archive(_tgz(tmp_path, [('mnist_png/training/0/1.png', png[:50])]), 'mnist_png', small, dest=dest)
+    with pytest.raises(MnistSampleError, match='training/0 holds 1 PNG images, expected 5923'):
+        install_dataset('mnist', _tgz(tmp_path, [('mnist_png/training/0/1.png', png)]))
     with pytest.raises(MnistSampleError, match='does not exist'):
-        install_mnist(tmp_path/'missing.tgz')
-    assert sorted(p.name for p in mnist_dir().iterdir()) == before
-    assert len(list((mnist_dir()/'training'/'0').iterdir())) == 5923
+        install_dataset('mnist', tmp_path/'missing.tgz')
+    assert sorted(p.name for p in dest.iterdir()) == before
+    assert sorted(p.name for p in dest.parent.iterdir() if p.name.startswith('.mnist_png')) == [], 'no temporary folder is left'
+    assert len(list((dest/'training'/'0').iterdir())) == 5923

@@ -1,5 +1,5 @@
-"Tests of `mnist_linear.files` (appendix 93): reading PNGs ourselves, checking a sample, and `install_sample` on archives built from the real MNIST_SAMPLE."
-import gzip, io, os, re, shutil, socket, struct, tarfile, tempfile, urllib.error, zlib
+"Tests of `mnist_linear.files` (appendix 93): the datasets' table, reading PNGs ourselves, checking a folder, and installing archives built from the real MNIST_SAMPLE."
+import ast, io, os, re, shutil, socket, stat, struct, tarfile, tempfile, urllib.error, zlib
 from pathlib import Path
 
 import fastdownload.core
@@ -11,31 +11,40 @@ from PIL import Image
 import mnist_linear.files as mf
 from fastai.data.external import fastai_cfg
 from mnist_linear.data import load_digits, mnist_3s_7s
-from mnist_linear.files import (EXPECTED_COUNTS, MnistSampleError, check_sample, get_mnist_sample, install_archive,
-                                install_sample, png_files, png_pixels, png_unfilter, sample_dir)
+from mnist_linear.files import (DATASETS, MnistSampleError, check_folder, dataset_dir, get_dataset, get_mnist_sample,
+                                install_archive, install_dataset, png_files, png_pixels, png_unfilter)
 from conftest import tar_member
 
-# --- listing and finding the sample -----------------------------------------------------------
+SAMPLE = DATASETS['mnist_sample']
+PACKAGE = Path(mf.__file__).parent
+
+# --- the table, listing and finding the sample ------------------------------------------------
 
 def test_png_files_is_the_sorted_glob(sample_path):
-    for split, digit in EXPECTED_COUNTS:
+    for split, digit in SAMPLE.counts:
         folder = sample_path/split/digit
         assert png_files(folder) == sorted(folder.glob('*.png'))
 
 
 def test_get_mnist_sample_is_the_untar_data_folder(sample_path):
-    assert sample_path == sample_dir()
-    assert check_sample(sample_path) == EXPECTED_COUNTS
+    assert sample_path == dataset_dir('mnist_sample') == get_dataset('mnist_sample')
+    assert check_folder(sample_path, SAMPLE.counts) == SAMPLE.counts
 
 
-def test_the_old_import_paths_still_work():
-    "The reader and installers moved here from lessons 00 and 06; the names those modules exported still reach the same objects."
-    import mnist_linear.data as data, mnist_linear.digits as digits
-    for name in ('MnistSampleError', 'EXPECTED_COUNTS', 'sample_dir', 'png_unfilter', 'png_pixels', 'png_files',
-                 'check_sample', 'install_archive', 'install_sample', 'get_mnist_sample'):
-        assert name in data.__all__ and getattr(data, name) is getattr(mf, name), name
-    for name in ('MNIST_COUNTS', 'mnist_dir', 'install_mnist', 'get_mnist'):
-        assert name in digits.__all__ and getattr(digits, name) is getattr(mf, name), name
+def test_the_table_names_fastais_archives_and_the_environment_variables():
+    assert [(d.archive, d.folder, d.env, sum(d.counts.values())) for d in DATASETS.values()] == [
+        ('mnist_sample.tgz', 'mnist_sample', 'MNIST_SAMPLE_ARCHIVE', 14434), ('mnist_png.tgz', 'mnist_png', 'MNIST_ARCHIVE', 70000)]
+    with pytest.raises(MnistSampleError, match=r"unknown dataset 'mnist_png': the course knows 'mnist_sample', 'mnist'"):
+        get_dataset('mnist_png')
+
+
+@pytest.mark.parametrize('module', ['data', 'digits'])
+def test_lesson_modules_use_only_public_names_of_the_package(module):
+    "A lesson module imports no `_`-name from another module of the package: appendix 93's reading API is public."
+    tree = ast.parse((PACKAGE/f'{module}.py').read_text())
+    imports = [(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level for a in n.names]
+    assert ('files', 'read_digit_pixels') in imports and ('files', 'pixels_to_tensor') in imports
+    assert [(m, name) for m, name in imports if name.startswith('_')] == []
 
 # --- png_pixels on a real digit, re-encoded every way PNG allows --------------------------------
 
@@ -159,15 +168,17 @@ def copy_some(sample_path, dest, split='valid', digit='7', n=5):
     return dest
 
 
-def test_check_sample_names_a_corrupt_or_missing_file(sample_path, tmp_path):
+def test_check_folder_names_a_corrupt_or_missing_file(sample_path, tmp_path):
     p = copy_some(sample_path, tmp_path/'s')
-    assert check_sample(p, {('valid', '7'): 5}) == {('valid', '7'): 5}
+    assert check_folder(p, {('valid', '7'): 5}) == {('valid', '7'): 5}
+    (p/'valid'/'7'/'notes.txt').write_text('not an image')          # a file that is not a PNG is not counted
+    assert check_folder(p, {('valid', '7'): 5}) == {('valid', '7'): 5}
     victim = png_files(p/'valid'/'7')[2]
     victim.write_bytes(flip_bit(victim.read_bytes(), 60))
-    with pytest.raises(MnistSampleError, match=rf"valid/7/{victim.name} is corrupt"): check_sample(p, {('valid', '7'): 5})
+    with pytest.raises(MnistSampleError, match=rf"valid/7/{victim.name} is corrupt"): check_folder(p, {('valid', '7'): 5})
     victim.unlink()
-    with pytest.raises(MnistSampleError, match=r'valid/7 holds 4 PNG images, expected 5'): check_sample(p, {('valid', '7'): 5})
-    with pytest.raises(MnistSampleError, match=r'is missing: expected 3 images of 3s'): check_sample(p, {('valid', '3'): 3})
+    with pytest.raises(MnistSampleError, match=r'valid/7 holds 4 PNG images, expected 5'): check_folder(p, {('valid', '7'): 5})
+    with pytest.raises(MnistSampleError, match=r's/valid/3 is missing: expected 3 images of 3s'): check_folder(p, {('valid', '3'): 3})
 
 
 def test_a_changed_png_is_never_served_stale(sample_path, tmp_path):
@@ -200,19 +211,24 @@ def home(tmp_path, monkeypatch):
     fastai_cfg.cache_clear()
 
 
-@pytest.mark.parametrize('failure, reason', [
-    (ConnectionRefusedError(111, 'Connection refused'), 'Connection refused'),
-    (socket.gaierror(-2, 'Name or service not known'), 'Name or service not known'),
-    (TimeoutError('timed out'), 'timed out')])
-def test_missing_data_without_network_is_one_clean_sentence(home, monkeypatch, capfd, failure, reason):
+@pytest.mark.parametrize('failure, reason, name, title', [
+    (ConnectionRefusedError(111, 'Connection refused'), 'Connection refused', 'mnist_sample', 'MNIST_SAMPLE'),
+    (socket.gaierror(-2, 'Name or service not known'), 'Name or service not known', 'mnist_sample', 'MNIST_SAMPLE'),
+    (TimeoutError('timed out'), 'timed out', 'mnist_sample', 'MNIST_SAMPLE'),
+    (TimeoutError('timed out'), 'timed out', 'mnist', 'the full MNIST')])
+def test_missing_data_without_network_is_one_clean_sentence(home, monkeypatch, capfd, failure, reason, name, title):
     "fastai's real untar_data runs, progress bar and all, until the download itself fails."
-    monkeypatch.delenv('MNIST_SAMPLE_ARCHIVE', raising=False)
+    ds = DATASETS[name]
+    monkeypatch.delenv(ds.env, raising=False)
     def offline(*a, **k): raise urllib.error.URLError(failure)
     monkeypatch.setattr(fastdownload.core, 'urlsave', offline)
-    with pytest.raises(MnistSampleError) as ei: get_mnist_sample()
+    with pytest.raises(MnistSampleError) as ei: get_dataset(name)
     msg = str(ei.value)
-    assert msg.startswith(f"MNIST_SAMPLE is not installed at {home/'data'/'mnist_sample'} and could not be downloaded ({reason}): ")
-    assert 'internet' in msg and 'MNIST_SAMPLE_ARCHIVE=' in msg and 'install_sample(' in msg
+    assert msg.startswith(f"{title} is not installed at {home/'data'/ds.folder} and could not be downloaded ({reason}): ")
+    assert 'internet' in msg and f'{ds.env}=/path/to/{ds.archive}' in msg
+    assert f"`mnist_linear.files.install_dataset('{name}', '/path/to/{ds.archive}')`" in msg
+    assert callable(getattr(mf, 'install_dataset')), 'the message names a function that exists where it says'
+    assert ('mnist-linear data --from' in msg) == (name == 'mnist_sample'), 'the command installs the sample only' 
     assert msg.endswith('.') and '\n' not in msg and '\r' not in msg
     assert ei.value.__suppress_context__, "the urllib error must not be chained into the traceback"
     out, err = capfd.readouterr()
@@ -231,7 +247,7 @@ def test_a_working_download_still_shows_its_progress_bar(home, monkeypatch, capf
     assert out.startswith('\r |---') and '|█████' in out and '[1000/3000' in out
 
 
-# --- install_sample --------------------------------------------------------------------------
+# --- installing ------------------------------------------------------------------------------
 
 def files_under(p): return sorted(str(f.relative_to(p)) for f in Path(p).rglob('*'))
 
@@ -239,24 +255,26 @@ def files_under(p): return sorted(str(f.relative_to(p)) for f in Path(p).rglob('
 def assert_refused(archive, home, match):
     "The archive is refused with a clear error; nothing is installed and nothing is written outside `home`."
     outside_before = [f for f in files_under(home.parent) if not f.startswith('home')]
-    with pytest.raises(MnistSampleError, match=match): install_sample(archive)
+    with pytest.raises(MnistSampleError, match=match) as ei: install_dataset('mnist_sample', archive)
+    e = ei.value
+    assert '\n' not in str(e) and e.__cause__ is None and (e.__context__ is None or e.__suppress_context__), 'one line, no chained traceback'
     outside_after = [f for f in files_under(home.parent) if not f.startswith('home')]
     assert outside_after == outside_before
     assert not (home/'data').exists() or list((home/'data').iterdir()) == [], 'nothing, not even a temporary folder, is left behind'
 
 
-def test_archive_env_installs_on_first_use_and_install_sample_replaces_it(home, monkeypatch, good_archive, data):
+def test_archive_env_installs_on_first_use_and_install_dataset_replaces_it(home, monkeypatch, good_archive, data):
     "Two full installs of the real sample, in one test: each writes 14,434 files."
     monkeypatch.setenv('MNIST_SAMPLE_ARCHIVE', str(good_archive))
     def no_download(*a, **k): raise AssertionError('must not download when MNIST_SAMPLE_ARCHIVE is set')
     monkeypatch.setattr(mf, 'untar_data', no_download)
     p = get_mnist_sample()
     assert p == home/'data'/'mnist_sample'
-    assert check_sample(p) == EXPECTED_COUNTS
+    assert check_folder(p, SAMPLE.counts) == SAMPLE.counts
     assert sorted(f.name for f in (home/'data').iterdir()) == ['mnist_sample']
     assert all(torch.equal(a, b) for a, b in zip(mnist_3s_7s(p), data)), 'the installed images are the real ones'
     # installing again replaces the folder in place
-    assert install_sample(good_archive) == p and check_sample(p) == EXPECTED_COUNTS
+    assert install_dataset('mnist_sample', good_archive) == p and check_folder(p, SAMPLE.counts) == SAMPLE.counts
     assert sorted(f.name for f in (home/'data').iterdir()) == ['mnist_sample']
 
 
@@ -269,7 +287,7 @@ def test_install_works_in_a_temporary_folder_beside_the_target(home, tmp_path, s
     sevens = sample_tar.names('mnist_sample/valid/7/')
     a = sample_tar.write(tmp_path/'small.tgz', sample_tar.variant(skip=set(sample_tar.names('mnist_sample/train/'))
                                                                   | set(sample_tar.names('mnist_sample/valid/3'))))
-    assert install_sample(a, {('valid', '7'): len(sevens)}) == home/'data'/'mnist_sample'
+    assert install_archive(a, 'mnist_sample', {('valid', '7'): len(sevens)}) == home/'data'/'mnist_sample'
     assert [m.parent for m in made] == [home/'data'] and not made[0].exists()
 
 
@@ -281,44 +299,66 @@ def test_install_archive_takes_another_layout(home, tmp_path, sample_tar, data):
     a = sample_tar.write(tmp_path/'mnist_png.tgz', b''.join(members) + bytes(1024))
     spec = {('training', '3'): 6, ('testing', '7'): 4}
     dest = install_archive(a, 'mnist_png', spec, dest=tmp_path/'elsewhere'/'mnist_png')
-    assert dest == tmp_path/'elsewhere'/'mnist_png' and check_sample(dest, spec) == spec
+    assert dest == tmp_path/'elsewhere'/'mnist_png' and check_folder(dest, spec) == spec
     assert torch.equal(load_digits(dest, 'training', 3).view(-1, 784), data.train_x[:6])
     assert torch.equal(load_digits(dest, 'testing', 7).view(-1, 784), data.valid_x[1010:1014])
     assert not (home/'data'/'mnist_png').exists()
     assert install_archive(a, 'mnist_png', spec) == home/'data'/'mnist_png'    # by default into fastai's data folder
-    with pytest.raises(MnistSampleError, match='not under mnist_sample/'): install_sample(a)
+    with pytest.raises(MnistSampleError, match='not under mnist_sample/'): install_dataset('mnist_sample', a)
 
 
-def tarfile_listing(path):
-    "What Python's tarfile reads from the archive at `path`, in the form of `_tar_members`."
-    with tarfile.open(path, 'r:*') as tf:
-        return [(m.name, 'file' if m.isfile() else 'folder' if m.isdir() else 'other',
-                 tf.extractfile(m).read() if m.isfile() else None) for m in tf]
-
-
-def test_the_quick_tar_reader_reads_what_tarfile_reads(good_archive, sample_tar):
-    assert mf._plain_tar(sample_tar.tar) is not None, "the real archive's layout takes the quick path"
-    assert list(mf._tar_members(good_archive)) == tarfile_listing(good_archive)
-
-
-@pytest.mark.parametrize('fmt, mode, quick', [
-    (tarfile.USTAR_FORMAT, 'w:gz', True),      # a long path split into ustar's prefix and name
-    (tarfile.USTAR_FORMAT, 'w', True),         # not compressed
-    (tarfile.GNU_FORMAT, 'w:gz', False),       # GNU's extra header for a long name
-    (tarfile.PAX_FORMAT, 'w:gz', False),       # pax headers (fractional mtimes)
-    (tarfile.USTAR_FORMAT, 'w:bz2', False)])   # another compression
-def test_every_tar_format_reads_the_same(tmp_path, sample_tar, fmt, mode, quick):
-    "Anything the quick reader does not handle goes to tarfile whole; both give the same members."
-    a = tmp_path/'a.tar'
+@pytest.mark.parametrize('fmt, mode', [
+    (tarfile.USTAR_FORMAT, 'w:gz'),      # a long path split into ustar's prefix and name
+    (tarfile.USTAR_FORMAT, 'w'),         # not compressed
+    (tarfile.GNU_FORMAT, 'w:gz'),        # GNU's extra header for a long name
+    (tarfile.PAX_FORMAT, 'w:gz'),        # pax headers (fractional mtimes)
+    (tarfile.USTAR_FORMAT, 'w:bz2'),     # other compressions
+    (tarfile.USTAR_FORMAT, 'w:xz')])
+def test_every_tar_format_installs(tmp_path, sample_tar, fmt, mode):
+    "Python's tarfile reads every format and compression; what is installed is the archive's bytes."
+    a, members = tmp_path/'a.tar', {}
     with tarfile.open(a, mode, format=fmt) as tf:
         for i, name in enumerate(sample_tar.names('mnist_sample/valid/7/')[:3]):
             arc = name if i else 'mnist_sample/' + 'd'*120 + '/7.png'
-            ti = tarfile.TarInfo(arc); ti.size, ti.mtime = len(sample_tar.data[name]), 1577836800.5
-            tf.addfile(ti, io.BytesIO(sample_tar.data[name]))
-    raw = a.read_bytes()
-    assert (mf._plain_tar(gzip.decompress(raw) if raw[:2] == b'\x1f\x8b' else raw) is not None) == quick
-    assert list(mf._tar_members(a)) == tarfile_listing(a)
-    assert [n for n, _, _ in tarfile_listing(a)][0] == 'mnist_sample/' + 'd'*120 + '/7.png'
+            members[arc] = sample_tar.data[name]
+            ti = tarfile.TarInfo(arc); ti.size, ti.mtime = len(members[arc]), 1577836800.5
+            tf.addfile(ti, io.BytesIO(members[arc]))
+    dest = install_archive(a, 'mnist_sample', {('valid', '7'): 2}, dest=tmp_path/'data'/'mnist_sample')
+    assert {str(f.relative_to(dest.parent)): f.read_bytes() for f in dest.rglob('*') if f.is_file()} == members
+    assert sorted(p.name for p in (tmp_path/'data').iterdir()) == ['mnist_sample']
+
+
+def test_unpacks_with_tarfiles_data_filter(tmp_path, sample_tar):
+    "PEP 706's 'data' filter is on: a set-user-ID, world-writable member is installed as plain data."
+    name = sample_tar.names('mnist_sample/valid/7/')[0]
+    a = sample_tar.write(tmp_path/'modes.tgz', tar_member(name, sample_tar.data[name], mode=0o4777) + bytes(1024))
+    dest = install_archive(a, 'mnist_sample', {('valid', '7'): 1}, dest=tmp_path/'data'/'mnist_sample')
+    mode = (dest.parent/name).stat().st_mode
+    assert stat.S_ISREG(mode) and mode & (stat.S_ISUID | stat.S_IWOTH | stat.S_IWGRP) == 0, oct(mode)
+
+
+def test_a_refused_archive_leaves_the_installed_data_alone(tmp_path, sample_tar):
+    "A link planted after some images were unpacked: the temporary folder goes, the installed folder stays as it was."
+    sevens = sample_tar.names('mnist_sample/valid/7/')[:3]
+    good = sample_tar.write(tmp_path/'good.tgz', b''.join(tar_member(n, sample_tar.data[n]) for n in sevens) + bytes(1024))
+    dest = install_archive(good, 'mnist_sample', {('valid', '7'): 3}, dest=tmp_path/'data'/'mnist_sample')
+    before = {f: f.read_bytes() for f in dest.rglob('*')if f.is_file()}
+    evil = b''.join(tar_member(n.replace('/7/', '/3/'), sample_tar.data[n]) for n in sevens)
+    evil += tar_member('mnist_sample/valid/7/link.png', type=tarfile.SYMTYPE, linkname='/etc/passwd') + bytes(1024)
+    with pytest.raises(MnistSampleError, match="'mnist_sample/valid/7/link.png' is a link or special file; refusing to install"):
+        install_archive(sample_tar.write(tmp_path/'evil.tgz', evil), 'mnist_sample', {('valid', '7'): 3}, dest=dest)
+    assert {f: f.read_bytes() for f in dest.rglob('*') if f.is_file()} == before
+    assert sorted(p.name for p in (tmp_path/'data').iterdir()) == ['mnist_sample'], 'no temporary folder is left'
+
+
+def test_an_unwritable_target_is_one_line(tmp_path, sample_tar):
+    "The data folder's parent is a file: the error says so in one line, and the file is untouched."
+    name = sample_tar.names('mnist_sample/valid/7/')[0]
+    a = sample_tar.write(tmp_path/'one.tgz', tar_member(name, sample_tar.data[name]) + bytes(1024))
+    (tmp_path/'file').write_bytes(b'x')
+    with pytest.raises(MnistSampleError, match=rf"^could not install {re.escape(str(a))} into {re.escape(str(tmp_path/'file'/'data'/'mnist_sample'))}: ") as ei:
+        install_archive(a, 'mnist_sample', {('valid', '7'): 1}, dest=tmp_path/'file'/'data'/'mnist_sample')
+    assert '\n' not in str(ei.value) and (tmp_path/'file').read_bytes() == b'x'
 
 
 def test_refuses_parent_member(home, tmp_path, sample_tar):
@@ -351,20 +391,30 @@ def test_refuses_member_outside_mnist_sample(home, tmp_path, sample_tar):
     assert_refused(a, home, 'not under mnist_sample')
 
 
-def test_refuses_an_archive_without_the_folder(home, tmp_path, sample_tar):
+def test_refuses_an_empty_archive(home, tmp_path, sample_tar):
+    "Only the end-of-archive marker: a tar with no members."
     assert_refused(sample_tar.write(tmp_path/'empty.tgz', bytes(1024)), home, 'holds no mnist_sample/ folder')
 
 
-def test_refuses_truncated_archive(home, tmp_path, good_archive):
+def test_refuses_an_archive_without_the_folder(home, tmp_path, sample_tar):
+    "`mnist_sample` is there, but as a file."
+    assert_refused(sample_tar.write(tmp_path/'file.tgz', tar_member('mnist_sample', b'x') + bytes(1024)), home, 'holds no mnist_sample/ folder')
+
+
+@pytest.mark.parametrize('compress', [True, False])
+def test_refuses_truncated_archive(home, tmp_path, good_archive, sample_tar, compress):
+    "Cut half way, gzipped; or, not compressed, in the middle of an image's bytes."
     a = tmp_path/'truncated.tgz'
-    a.write_bytes(good_archive.read_bytes()[: good_archive.stat().st_size // 2])
-    assert_refused(a, home, 'truncated or corrupt')
+    start, _ = sample_tar.spans[sample_tar.names('mnist_sample/train/7/')[0]]
+    a.write_bytes(good_archive.read_bytes()[: good_archive.stat().st_size // 2] if compress else sample_tar.tar[: start + 512 + 100])
+    assert_refused(a, home, r'could not be read \(truncated or corrupt\?\)')
 
 
-def test_refuses_a_file_that_is_not_an_archive(home, tmp_path, digit):
+@pytest.mark.parametrize('what', ['a PNG', 'nothing'])
+def test_refuses_a_file_that_is_not_an_archive(home, tmp_path, digit, what):
     a = tmp_path/'digit.tgz'
-    a.write_bytes(digit[0])
-    assert_refused(a, home, 'could not be read')
+    a.write_bytes(digit[0] if what == 'a PNG' else b'')
+    assert_refused(a, home, 'could not be read: it is not a tar archive, or it is empty, truncated or corrupt$')
 
 
 def test_refuses_archive_with_one_image_missing(home, tmp_path, sample_tar):
@@ -416,4 +466,4 @@ def test_refuses_a_damaged_header(home, tmp_path, sample_tar):
 
 
 def test_refuses_missing_archive_file(home, tmp_path):
-    with pytest.raises(MnistSampleError, match='does not exist'): install_sample(tmp_path/'nope.tgz')
+    with pytest.raises(MnistSampleError, match='does not exist'): install_dataset('mnist_sample', tmp_path/'nope.tgz')
