@@ -10,9 +10,8 @@ Lesson 06's targets, measured side by side so that the machine's speed cancels o
   PNG filters, which the sample's do not, so this also checks, once, that the decoded pixels are PIL's.
 Run: python benchmarks/bench_full_mnist.py [--archive PATH] [--repeat N]   (PATH default: $MNIST_ARCHIVE)
 """
-import os, sys, time, warnings
+import os, sys, time
 
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 import numpy as np
 from PIL import Image
 

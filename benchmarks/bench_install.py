@@ -12,10 +12,9 @@ measured in the same run:
   read the saved pixels).
 Run: python benchmarks/bench_install.py [--archive PATH] [--repeat N]   (PATH default: $MNIST_SAMPLE_ARCHIVE)
 """
-import argparse, os, shutil, statistics, subprocess, sys, tempfile, time, warnings
+import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
-warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 import numpy as np
 import torch
 from PIL import Image

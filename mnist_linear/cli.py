@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['DEFAULTS', 'make_parser', 'NonFiniteLoss', 'EpochLog', 'plot_curves', 'plot_weights', 'plot_templates',
-           'plot_confusion', 'CliError', 'train', 'train_all', 'data_cmd', 'main', 'warnings_off', 'console_main']
+           'plot_confusion', 'CliError', 'train', 'train_all', 'data_cmd', 'main', 'console_main']
 
 # %% ../nbs/90_cli.ipynb #63348c65
 import argparse, csv, math, sys, time
@@ -239,7 +239,6 @@ def data_cmd(args):
 def main(argv=None, t0=None):
     "Run `mnist-linear` with the arguments `argv` (default `sys.argv[1:]`), started at `t0` (default now); return the exit status."
     t0 = time.perf_counter() if t0 is None else t0
-    warnings_off()
     args = make_parser().parse_args(argv)
     from mnist_linear.files import MnistSampleError
     try: return train(args, t0) if args.command == 'train' else data_cmd(args)
@@ -247,11 +246,6 @@ def main(argv=None, t0=None):
         print(f"mnist-linear {args.command}: error: {e}", file=sys.stderr); return 2
     except MnistSampleError as e:
         print(f"mnist-linear {args.command}: {e}", file=sys.stderr); return 1
-
-def warnings_off():
-    "Silence a deprecation warning that fastai's imports trigger in current PyTorch; it means nothing to a learner."
-    import warnings
-    warnings.filterwarnings('ignore', message='.*torch.jit.script.*', category=FutureWarning)
 
 def console_main():
     "What the `mnist-linear` console script calls."
