@@ -133,7 +133,10 @@ def test_sdist_carries_settings_ini_and_the_metadata(sdist):
     reqs = [Requirement(v) for k, v in fields if k == 'Requires-Dist']
     norm = lambda rs: [str(Requirement(r)) for r in rs]
     assert [str(r) for r in reqs if not r.marker] == norm(cfg['requirements'].split())
-    assert [f'{r.name}{r.specifier}' for r in reqs if str(r.marker) == 'extra == "dev"'] == norm(cfg['dev_requirements'].split())
+    extra = lambda name: [f'{r.name}{r.specifier}' for r in reqs if str(r.marker) == f'extra == "{name}"']
+    keys = {name: norm(cfg[f'{name}_requirements'].split()) for name in ('lab', 'dev', 'instructor')}
+    assert extra('lab') == keys['lab'] and extra('instructor') == keys['instructor']
+    assert extra('dev') == list(dict.fromkeys(keys['lab'] + keys['dev'] + keys['instructor']))
 
 
 def test_sdist_installs(sdist, tmp_path):

@@ -9,14 +9,26 @@ import lock  # noqa: E402
 
 
 def test_the_committed_locks_hold():
-    reqs, _ = lock.project_requirements()
-    assert lock.problems(lock.LOCK, reqs + lock.constraints()) == []
+    learner, everyone, _ = lock.project_requirements()
+    assert set(learner) < set(everyone) and 'nbgrader>=0.9,<0.10' in everyone and 'nbgrader>=0.9,<0.10' not in learner
+    assert lock.problems(lock.LEARNER_LOCK, learner + lock.constraints()) == []
+    assert lock.problems(lock.LOCK, everyone + lock.constraints()) == []
     assert lock.problems(lock.NBDEV2_LOCK, lock.nbdev2_spec()) == []
+    assert lock.no_tools(lock.LEARNER_LOCK) == [] and lock.contained(lock.LEARNER_LOCK, lock.LOCK) == []
+
+
+def test_a_learner_lock_with_a_tool_or_a_version_the_full_lock_lacks_fails(tmp_path):
+    small = pinned(tmp_path, 'fastai==2.8.4', 'pytest==9.0.0')
+    big = tmp_path/'big.txt'
+    big.write_text('\n'.join(f'{l} \\\n    --hash=sha256:{"0"*64}' for l in ('fastai==2.8.5', 'pytest==9.0.0')) + '\n')
+    assert lock.no_tools(small) == ['lock.txt holds pytest, a tool learners do not need (see TOOLS_NOT_FOR_LEARNERS)']
+    assert lock.contained(small, big) == ['big.txt does not pin fastai==2.8.4 as lock.txt does']
+    assert lock.contained(big, big) == []
     assert 'torch<=2.14.1' in lock.constraints()   # the cap this machine's pip configuration sets
 
 
 def test_every_pin_is_exact_and_hashed():
-    for path in (lock.LOCK, lock.NBDEV2_LOCK):
+    for path in (lock.LEARNER_LOCK, lock.LOCK, lock.NBDEV2_LOCK):
         text = path.read_text()
         blocks = [b for b in text.split('\n') if b and b[0] not in ' #']
         assert blocks and all('==' in b and b.rstrip().endswith('\\') for b in blocks), path
