@@ -177,7 +177,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'mnist_linear.cli.train': ('cli.html#train', 'mnist_linear/cli.py'),
                                   'mnist_linear.cli.train_all': ('cli.html#train_all', 'mnist_linear/cli.py')},
             'mnist_linear.data': { 'mnist_linear.data.MnistData': ('data.html#mnistdata', 'mnist_linear/data.py'),
-                                   'mnist_linear.data._xy': ('data.html#_xy', 'mnist_linear/data.py'),
                                    'mnist_linear.data.load_digits': ('data.html#load_digits', 'mnist_linear/data.py'),
                                    'mnist_linear.data.mnist_3s_7s': ('data.html#mnist_3s_7s', 'mnist_linear/data.py')},
             'mnist_linear.digits': { 'mnist_linear.digits._split_xy': ('all_digits.html#_split_xy', 'mnist_linear/digits.py'),

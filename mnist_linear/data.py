@@ -25,13 +25,12 @@ class MnistData(NamedTuple):
     valid_x: torch.Tensor
     valid_y: torch.Tensor
 
-def _xy(path, split):
-    threes, sevens = read_digit_pixels(path, split, 3), read_digit_pixels(path, split, 7)
-    x = pixels_to_tensor(threes, sevens).view(-1, 28*28)      # one tensor for both digits: no copy by torch.cat
-    y = torch.tensor([1]*len(threes) + [0]*len(sevens)).unsqueeze(1)
-    return x, y
-
 def mnist_3s_7s(path=None) -> MnistData:
     "Load the train and valid 3s and 7s of MNIST_SAMPLE (from `get_mnist_sample()` if `path` is None)."
     path = Path(path) if path is not None else get_mnist_sample()
-    return MnistData(*_xy(path, 'train'), *_xy(path, 'valid'))
+    xy = []
+    for split in ('train', 'valid'):
+        threes, sevens = read_digit_pixels(path, split, 3), read_digit_pixels(path, split, 7)
+        xy += [pixels_to_tensor(threes, sevens).view(-1, 28*28),                # one row per image, the 3s first
+               torch.tensor([1]*len(threes) + [0]*len(sevens)).unsqueeze(1)]   # 1 for a 3, 0 for a 7
+    return MnistData(*xy)
