@@ -3,7 +3,7 @@
 
 The learner's code is defined the way a notebook defines it: source text run in a namespace of its own.
 """
-import io, os, re, subprocess, sys, textwrap, threading
+import io, subprocess, sys
 from contextlib import redirect_stderr, redirect_stdout
 
 import pytest
@@ -12,25 +12,10 @@ import torch
 from mnist_linear import checks
 from mnist_linear.checks import *
 
-PRELUDE = "import torch\nfrom torch import nn, tensor\nimport torch.nn.functional as F\nfrom fastai.torch_core import set_seed\n"
+from test_checks import define, run, status as verdict_of     # the learner's code defined as a notebook defines it
 
 
-def define(src, **names):
-    ns = dict(names)
-    exec(PRELUDE + textwrap.dedent(src), ns)
-    return ns
-
-
-def run(check, fn, **kwargs):
-    buf = io.StringIO()
-    with redirect_stdout(buf): check(fn, **kwargs)
-    return buf.getvalue()
-
-
-def status(out):
-    m = VERDICT.match(out)
-    assert m, f"no verdict line in {out!r}"
-    return m['status']
+def status(out): return verdict_of(out)[1]
 
 
 MSE = "def mse(preds, targets): return ((preds-targets)**2).mean()"
