@@ -116,8 +116,10 @@ _slow = {'said': True}   # whether the current check has said so already (True o
 def _watch(name):
     """While the block runs, say once, after `SLOW_SECONDS`, that the check is still running the learner's `name`, so
     that a slow function does not leave the learner looking at a silent cell. The notice goes to stderr: the verdict,
-    what a test reads from stdout and what nbgrader scores are the same whether it came or not."""
-    if _slow['said']:
+    what a test reads from stdout and what nbgrader scores are the same whether it came or not. `SLOW_SECONDS = None`
+    turns it off, for a notebook whose outputs are committed and compared (this appendix and those of the lessons'
+    checks): they must not depend on how busy the machine was."""
+    if _slow['said'] or SLOW_SECONDS is None:
         yield; return
     err = sys.stderr
     def say():
@@ -259,8 +261,10 @@ def _grading():
 _NOT_OURS = (_Unavailable, MnistSampleError, OSError, ImportError, MemoryError)   # the check's faults, not the learner's
 
 def _hide(line, seed):
-    "`line` without the hidden test's `seed`: a learner who reads the feedback must not learn the hidden inputs."
-    return re.sub(rf"set_seed\({seed}\)|\bseed[- =]{seed}\b", "the hidden test's seed", line)
+    """`line` without the hidden test's `seed`, so that a learner who reads the feedback does not learn the hidden
+    inputs, and without the lesson's seed where a hidden test's check reuses the lesson's start on the real data."""
+    line = re.sub(rf"set_seed\({seed}\)|\bseed[- =]{seed}\b", "the hidden test's seed", line)
+    return re.sub(r"(?:the )?(?:lesson's )?seed-42 (start|parameters)|set_seed\(42\)", lambda m: f"the lesson's {m[1] or 'seed'}", line)
 
 def _report(name, body, debug=False, seed=None):
     """Run `body()`, which returns the fact for a right answer, and print one verdict for `name`. With a hidden test's
@@ -272,7 +276,7 @@ def _report(name, body, debug=False, seed=None):
     try:
         with _isolated(): fact = body()
         lines, status = [f"{name}: right. {_cap(fact)}" if seed is None else
-                         f"{name}: right, on the hidden test's inputs too."], 'right'
+                         f"{name}: right. On the hidden test's inputs too, it gives what the course's code gives."], 'right'
     except _NotDone as e:
         who = 'it' if e.where == name else e.where
         lines, status = [f"{name}: not done yet ({who} still raises NotImplementedError)."], 'not done yet'

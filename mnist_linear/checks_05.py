@@ -18,12 +18,6 @@ from .checks import (_CUT_HINT, _Raised, _Wrong, _call, _data, _expect, _fmt, _g
 # %% ../nbs/98_checks_05.ipynb #2d71767d
 def _ref_simple_net(xb, w1, b1, w2, b2): return (xb@w1 + b1).relu()@w2 + b2
 
-def _max_hint(e):
-    if 'return_types.max' in str(e) or 'tuple' in str(e):
-        return ("`res.max(0)` takes the largest value along axis 0. The ReLU compares every element with zero: "
-                "`res.max(tensor(0.0))` or `F.relu(res)`.")
-    return _matmul_hint(e)
-
 @check('simple_net', 'function simple_net')
 def check_simple_net(simple_net, seed):
     "Check `simple_net(xb)`, which reads the globals `w1`, `b1`, `w2`, `b2`: linear, ReLU, linear."
@@ -66,6 +60,11 @@ def check_simple_net(simple_net, seed):
                   "the validation set with the lesson's seed-42 parameters", lend=lent, on_raise=_max_hint)
     return f"the same {got.shape[0]:,} raw outputs as the lesson's simple_net on the validation set, from its seed-42 parameters."
 
+def _max_hint(e):
+    if 'return_types.max' in str(e) or 'tuple' in str(e):
+        return ("`res.max(0)` takes the largest value along axis 0. The ReLU compares every element with zero: "
+                "`res.max(tensor(0.0))` or `F.relu(res)`.")
+    return _matmul_hint(e)
 
 # %% ../nbs/98_checks_05.ipynb #07bef995
 def _net_mistakes(x, w1, b1, w2, b2):
