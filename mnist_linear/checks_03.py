@@ -16,8 +16,8 @@ from .training import TensorDL, make_linear1, mnist_dls, validate_epoch_dl
 from .training import batch_accuracy as _ref_accuracy, calc_grad as _ref_calc_grad
 from .training import init_params as _ref_init, mnist_loss as _ref_loss
 from .checks import (VERDICT, _Decoy, _DecoyLoader, _Raised, _Wrong, _brief, _call, _data, _decoy_fn,
-    _does_nothing, _expect, _fmt, _gen, _inner, _leaves, _left_alone, _lend, _lesson_run, _matmul_hint, _same, _seed42_params,
-    _slow, _snapshot, _unmoved_hint, _update_error_hint, _verify, check)
+    _does_nothing, _expect, _fmt, _gen, _inner, _leaves, _left_alone, _lend, _lesson_run, _matmul_hint, _same,
+    _seed42_params, _slow, _snapshot, _unmoved_hint, _update_error_hint, _verify, check)
 
 # %% ../nbs/96_checks_03.ipynb #90c4af34
 @check('init_params', 'function init_params')

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from fastai.torch_core import set_seed
 from .training import init_params as _ref_init, mnist_loss as _ref_loss
 from .net import make_simple_net as _ref_make_net
-from .checks import (_CUT_HINT, _Raised, _Wrong, _call, _data, _expect, _fmt, _gen, _leaves, _matmul_hint, _same,
-    _shape, _verify, check)
+from .checks import (_CUT_HINT, _Raised, _Wrong, _call, _data, _expect, _fmt, _gen, _leaves,
+    _matmul_hint, _same, _shape, _verify, check)
 
 # %% ../nbs/98_checks_05.ipynb #2d71767d
 def _ref_simple_net(xb, w1, b1, w2, b2): return (xb@w1 + b1).relu()@w2 + b2
