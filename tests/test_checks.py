@@ -5,13 +5,13 @@ The learner's functions are defined the way a notebook defines them: source text
 so that a book-style function reads its globals (`weights`, `dl`, `mean3`...) from there, as in an exercise notebook.
 """
 import io, json, os, random, re, textwrap
-from contextlib import redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 import torch
 
-from mnist_linear import checks
+from mnist_linear import checks, checks_00_02, checks_03
 from mnist_linear.checks import *
 from mnist_linear.files import MnistSampleError
 
@@ -26,11 +26,7 @@ def define(src, **names):
     return ns
 
 
-def run(check, fn, **kwargs):
-    "What `check(fn)` prints. A check that raises fails the test right here."
-    buf = io.StringIO()
-    with redirect_stdout(buf): check(fn, **kwargs)
-    return buf.getvalue()
+run = verdict      # what `check(fn)` prints; a check that raises fails the test right here
 
 
 def status(out):
@@ -39,65 +35,8 @@ def status(out):
     return m['name'], m['status']
 
 
-# The lessons' own code, written the book's way (lessons 01-05), as a learner would write it in the exercises.
-BOOK = {
-    'mnist_distance': "def mnist_distance(a,b): return (a-b).abs().mean((-1,-2))",
-    'is_3': """
-        def mnist_distance(a,b): return (a-b).abs().mean((-1,-2))
-        def is_3(x): return mnist_distance(x,mean3) < mnist_distance(x,mean7)""",
-    'mse': "def mse(preds, targets): return ((preds-targets)**2).mean()",
-    'step': """
-        def step(params, lr):
-            loss = mse(quad(t, params), speed)
-            loss.backward()
-            with torch.no_grad(): params -= lr * params.grad
-            params.grad.zero_()
-            return loss.item()""",
-    'init_params': "def init_params(size, std=1.0): return (torch.randn(size)*std).requires_grad_()",
-    'linear1': "def linear1(xb): return xb@weights + bias",
-    'mnist_loss': """
-        def mnist_loss(predictions, targets):
-            predictions = predictions.sigmoid()
-            return torch.where(targets==1, 1-predictions, predictions).mean()""",
-    'calc_grad': """
-        def calc_grad(xb, yb, model):
-            preds = model(xb)
-            loss = mnist_loss(preds, yb)
-            loss.backward()""",
-    'train_epoch': """
-        def train_epoch(model, lr, params):
-            for xb,yb in dl:
-                calc_grad(xb, yb, model)
-                with torch.no_grad():
-                    for p in params:
-                        p -= p.grad*lr
-                        p.grad.zero_()""",
-    'batch_accuracy': """
-        def batch_accuracy(xb, yb):
-            preds = xb.sigmoid()
-            correct = (preds>0.5) == yb
-            return correct.float().mean()""",
-    'validate_epoch': """
-        def validate_epoch(model):
-            accs = [batch_accuracy(model(xb), yb) for xb,yb in valid_dl]
-            return round(torch.stack(accs).mean().item(), 4)""",
-    'BasicOptim': """
-        class BasicOptim:
-            def __init__(self,params,lr): self.params,self.lr = list(params),lr
-            def step(self, *args, **kwargs):
-                for p in self.params: p.data -= p.grad.data * self.lr
-            def zero_grad(self, *args, **kwargs):
-                for p in self.params: p.grad = None""",
-    'simple_net': """
-        def simple_net(xb):
-            res = xb@w1 + b1
-            res = res.max(tensor(0.0))
-            res = res@w2 + b2
-            return res""",
-    'make_simple_net': """
-        def make_simple_net(n_hidden=30):
-            return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1))""",
-}
+# The lessons' own code, as the exercise sources' solutions write it.
+from solutions import BOOK
 
 # check, the name of the learner's object, the name its verdict starts with
 CHECKS = [
@@ -529,7 +468,7 @@ def test_an_exception_is_reported_by_type_and_message_and_debug_adds_the_traceba
 
 def test_a_check_that_cannot_run_says_so(monkeypatch):
     def missing(): raise MnistSampleError("MNIST_SAMPLE is not installed")
-    monkeypatch.setattr(checks, '_data', missing)
+    monkeypatch.setattr(checks_03, '_data', missing)
     out = run(check_linear1, define(BOOK['linear1'])['linear1'])
     assert out == "linear1: could not be checked: MnistSampleError: MNIST_SAMPLE is not installed\n"
     assert VERDICT.match(out) is None                # so tools/exercises.py --run counts it as a failure
@@ -576,9 +515,9 @@ def test_a_hard_coded_run_passes_the_visible_check_but_not_the_hidden_one(data):
 
 def test_the_toy_inputs_tell_the_known_mistakes_apart():
     "Each known mistake in batch_accuracy gives its own number on the toy batch, so each gets its own hint."
-    raw, yb = torch.tensor(checks._ACC_RAW)[:, None], torch.tensor(checks._ACC_TARGETS)[:, None]
-    right = checks._ref_accuracy(raw, yb)
-    results = [r for r, _ in checks._acc_mistakes(raw, yb) if r.dim() == 0]
+    raw, yb = torch.tensor(checks_03._ACC_RAW)[:, None], torch.tensor(checks_03._ACC_TARGETS)[:, None]
+    right = checks_03._ref_accuracy(raw, yb)
+    results = [r for r, _ in checks_03._acc_mistakes(raw, yb) if r.dim() == 0]
     same = [r for r in results if abs(r.item() - right.item()) < 1e-6]
     assert len(same) == 1                # rounding to 4 places, which only the real data shows (its own test)
     results = [right] + [r for r in results if abs(r.item() - right.item()) >= 1e-6]
@@ -589,7 +528,7 @@ def test_the_toy_inputs_tell_the_known_mistakes_apart():
     mean = sum(accs)/len(accs)
     others = [int(mean*1e4)/1e4, sum(ks)/sum(ns)] + [sum(accs[:i])/i for i in range(1, 4)]
     assert all(abs(round(mean, 4) - o) > 5e-5 for o in others)
-    batches = checks._score_batches(ks, ns)
+    batches = checks_03._score_batches(ks, ns)
     assert [int(((x > 0) == y).sum()) for x, y in batches] == list(ks)
 
 
@@ -621,10 +560,11 @@ def test_a_slow_function_gets_a_line_saying_the_check_still_runs_it(monkeypatch)
         def mse(preds, targets):
             time.sleep(0.5)
             return ((preds-targets)**2).mean()""")['mse']
-    out = run(check_mse, slow)
-    assert out.count('still running your `mse`') == 1, out                 # said once, not once per call
-    assert re.search(r'^mse: right\.', out, re.M), out
-    assert 'still running' not in run(check_mse, define(BOOK['mse'])['mse'])  # a quick one: no such line
+    err = io.StringIO()
+    with redirect_stderr(err): out = run(check_mse, slow)
+    assert err.getvalue().count('still running your `mse`') == 1, err.getvalue()   # said once, not once per call
+    assert status(out) == ('mse', 'right') and 'still running' not in out          # on stderr: the verdict is the first line
+    with redirect_stderr(err): assert 'still running' not in run(check_mse, define(BOOK['mse'])['mse'])
 
 
 def test_ctrl_c_in_the_learners_code_stops_the_check_with_one_line(monkeypatch):
@@ -652,9 +592,9 @@ def test_rollercoaster_data_is_lesson_02s():
     m = re.search(r'loss before the step ([\d.]+), after it ([\d.]+)', printed)
     assert m, "lesson 02 no longer prints the loss before and after one step"
     t, speed = rollercoaster_data()
-    params = checks._params0().requires_grad_()
-    before = checks._ref_step(params, 1e-5, t, speed)
-    after = checks._ref_mse(checks._quad(t, params), speed).item()
+    params = checks_00_02._params0().requires_grad_()
+    before = checks_00_02._ref_step(params, 1e-5, t, speed)
+    after = checks_00_02._ref_mse(checks_00_02._quad(t, params), speed).item()
     assert (f"{before:.1f}", f"{after:.1f}") == m.groups()
 
 

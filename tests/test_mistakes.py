@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pytest
 
+from solutions import BOOK
+
 from mnist_linear.checks import (VERDICT, check_batch_accuracy, check_calc_grad, check_init_params, check_is_3,
                                  check_linear1, check_make_simple_net, check_mnist_distance, check_mnist_loss, check_mse,
                                  check_optim_step, check_optim_zero_grad, check_sgd_run, check_simple_net, check_step,
@@ -1289,22 +1291,17 @@ right(C, 'diagonal', 'x[:, targets] then its diagonal: the same entries, the lon
       "def cross_entropy(logits, targets): return -log_softmax(logits)[:, targets].diag().mean()")
 
 
-# The model solutions of the exercises: right before any mistake, and still right after all of them (a learner's
+# The model solutions of the exercises (read from exercises/solutions/): right before any mistake, and still right after all of them (a learner's
 # in-place mistake must not spoil what a check keeps for the next call).
-MODEL = {
-    check_mnist_distance: "def mnist_distance(a, b): return (a-b).abs().mean((-1,-2))",
-    check_is_3: "def is_3(x): return mnist_distance(x, mean3) < mnist_distance(x, mean7)",
-    check_mse: "def mse(preds, targets): return ((preds - targets)**2).mean()",
-    check_step: STEP_OK, check_init_params: SGD_FUNCS['init_params'], check_linear1: SGD_FUNCS['linear1'],
-    check_mnist_loss: LOSS_OK, check_calc_grad: CALC_OK, check_train_epoch: TRAIN_OK, check_batch_accuracy: ACC_OK,
-    check_validate_epoch: VALID_OK, check_sgd_run: sgd_src(), check_optim_step: optim(), check_optim_zero_grad: optim(),
-    check_simple_net: NET_OK,
-    check_make_simple_net: "def make_simple_net(n_hidden=30):\n"
-                           "    return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1))",
-    check_stack_images: "def stack_images(images): return torch.stack(images).float()/255",
-    check_flatten_images: "def flatten_images(x): return x.view(-1, 28*28)",
-    check_learner: LEARN_OK, check_softmax: SM_OK, check_log_softmax: LSM_OK, check_cross_entropy: CE_OK,
-}
+MODEL = {check: BOOK[name] for check, name in [
+    (check_mnist_distance, 'mnist_distance'), (check_is_3, 'is_3'), (check_mse, 'mse'), (check_step, 'step'),
+    (check_init_params, 'init_params'), (check_linear1, 'linear1'), (check_mnist_loss, 'mnist_loss'),
+    (check_calc_grad, 'calc_grad'), (check_train_epoch, 'train_epoch'), (check_batch_accuracy, 'batch_accuracy'),
+    (check_validate_epoch, 'validate_epoch'), (check_optim_step, 'BasicOptim'), (check_optim_zero_grad, 'BasicOptim'),
+    (check_simple_net, 'simple_net'), (check_make_simple_net, 'make_simple_net'), (check_stack_images, 'stack_images'),
+    (check_flatten_images, 'flatten_images'), (check_learner, 'BasicLearner'), (check_softmax, 'softmax'),
+    (check_log_softmax, 'log_softmax'), (check_cross_entropy, 'cross_entropy')]}
+MODEL[check_sgd_run] = sgd_src()
 MODELS = [Entry(c, 'model-solution', 'the model solution', src, env=('data',) if c is check_sgd_run else ())
           for c, src in MODEL.items()]
 
