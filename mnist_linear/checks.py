@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 from fastai.torch_core import set_seed
-from .data import MnistSampleError, mnist_3s_7s
+from .data import mnist_3s_7s
+from .files import MnistSampleError
 from .training import init_params as _ref_init, train_linear
 
 # %% ../nbs/92_checks.ipynb #be30cc59
