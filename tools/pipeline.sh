@@ -41,6 +41,10 @@ export PATH="$PWD/$BIN:$PATH"
 export OMP_NUM_THREADS=1
 WORKERS="${WORKERS:-2}"
 
+# The time budget is a ratio, not seconds: the pipeline at most 175x a bare `python -c 'import torch'`, measured here,
+# in the same run (tools/nbrun.py's yardstick, the median of 3), and printed with the total at the end.
+YARDSTICK=$(python -c "import sys; sys.path.insert(0, 'tools'); import nbrun; print(f'{nbrun.yardstick():.2f}')") || exit 1
+printf "yardstick: python -c 'import torch' took %ss (median of 3)\n" "$YARDSTICK"
 T0=$(date +%s)
 
 stage() {
@@ -98,4 +102,5 @@ stage "3/4 notebooks run once (outputs true, safe twice and upward)" \
       python tools/check_outputs.py nbs --derived clean --workers "$WORKERS"
 stage "4/4 pytest tests/, the answer key's check and the exercises among them" \
       python -m pytest -p no:cacheprovider -n "$WORKERS" --dist loadfile tests/
-printf '\nAll 4 stages passed in %ss\n' "$(( $(date +%s) - T0 ))"
+T=$(( $(date +%s) - T0 ))
+printf '\nAll 4 stages passed in %ss, %sx the yardstick (%ss; the budget is 175x)\n' "$T" "$(python3 -c "print(round($T/$YARDSTICK))")" "$YARDSTICK"
