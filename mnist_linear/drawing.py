@@ -75,7 +75,7 @@ def rasterize(strokes):
     "The ink of `strokes` on a GRIDxGRID float64 grid: 1 well inside RADIUS of a stroke, 0.5 at RADIUS, 0 one cell further out."
     cell = CANVAS/GRID
     c = (torch.arange(GRID, dtype=torch.float64) + 0.5)*cell      # the cells' centres, in pad units
-    img = torch.zeros(GRID, GRID, dtype=torch.float64)
+    grid = torch.zeros(GRID, GRID, dtype=torch.float64)
     reach = RADIUS + cell                                           # cells further from a segment get no ink from it
     for stroke in strokes:
         pts = _points(stroke)
@@ -88,9 +88,9 @@ def rasterize(strokes):
             len2 = abx*abx + aby*aby
             t = (((px-ax)*abx + (py-ay)*aby)/len2).clamp(0, 1) if len2 > 0 else 0.
             dx, dy = px - (ax + t*abx), py - (ay + t*aby)             # from each centre to the nearest point of the segment
-            near = img[y0:y1, x0:x1]
+            near = grid[y0:y1, x0:x1]
             torch.maximum(near, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1), out=near)
-    return img
+    return grid
 
 # %% ../nbs/07_draw_a_digit.ipynb #3d478a96
 def coverage(n_out, n_in, s, off):
