@@ -256,6 +256,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'mnist_linear.drawing.mnist_input': ('draw_a_digit.html#mnist_input', 'mnist_linear/drawing.py'),
                                       'mnist_linear.drawing.moved': ('draw_a_digit.html#moved', 'mnist_linear/drawing.py'),
                                       'mnist_linear.drawing.naive_input': ('draw_a_digit.html#naive_input', 'mnist_linear/drawing.py'),
+                                      'mnist_linear.drawing.preparation_steps': ( 'draw_a_digit.html#preparation_steps',
+                                                                                  'mnist_linear/drawing.py'),
                                       'mnist_linear.drawing.rasterize': ('draw_a_digit.html#rasterize', 'mnist_linear/drawing.py'),
                                       'mnist_linear.drawing.strokes_from_image': ( 'draw_a_digit.html#strokes_from_image',
                                                                                    'mnist_linear/drawing.py')},

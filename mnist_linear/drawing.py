@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['CANVAS', 'GRID', 'RADIUS', 'BOX', 'SIDE', 'CourseModels', 'course_models', 'strokes_from_image', 'moved', 'rasterize',
-           'coverage', 'mnist_input', 'naive_input']
+           'coverage', 'preparation_steps', 'mnist_input', 'naive_input']
 
 # %% ../nbs/07_draw_a_digit.ipynb #c4f773cf
 import functools, math
@@ -75,7 +75,7 @@ def rasterize(strokes):
     "The ink of `strokes` on a GRIDxGRID float64 grid: 1 well inside RADIUS of a stroke, 0.5 at RADIUS, 0 one cell further out."
     cell = CANVAS/GRID
     c = (torch.arange(GRID, dtype=torch.float64) + 0.5)*cell      # the cells' centres, in pad units
-    img = torch.zeros(GRID, GRID, dtype=torch.float64)
+    grid = torch.zeros(GRID, GRID, dtype=torch.float64)
     reach = RADIUS + cell                                           # cells further from a segment get no ink from it
     for stroke in strokes:
         pts = _points(stroke)
@@ -88,9 +88,9 @@ def rasterize(strokes):
             len2 = abx*abx + aby*aby
             t = (((px-ax)*abx + (py-ay)*aby)/len2).clamp(0, 1) if len2 > 0 else 0.
             dx, dy = px - (ax + t*abx), py - (ay + t*aby)             # from each centre to the nearest point of the segment
-            near = img[y0:y1, x0:x1]
+            near = grid[y0:y1, x0:x1]
             torch.maximum(near, ((RADIUS - (dx*dx + dy*dy).sqrt())/cell + 0.5).clamp(0, 1), out=near)
-    return img
+    return grid
 
 # %% ../nbs/07_draw_a_digit.ipynb #3d478a96
 def coverage(n_out, n_in, s, off):
@@ -100,8 +100,8 @@ def coverage(n_out, n_in, s, off):
     return (torch.minimum(i+1, off + (k+1)*s) - torch.maximum(i, off + k*s)).clamp(min=0)
 
 # %% ../nbs/07_draw_a_digit.ipynb #c49bce97
-def mnist_input(strokes):
-    "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
+def preparation_steps(strokes):
+    "MNIST's preparation of `strokes`, stage by stage: a dict of the pad's `ink`, its bounding box `bbox` (top, bottom, left, right), the 20x20 `box` and the `centred` 28x28 float64 input; None if there is no ink."
     ink = rasterize(strokes)
     rows, cols = ink.gt(0).any(1).nonzero().flatten(), ink.gt(0).any(0).nonzero().flatten()
     if len(rows) == 0: return None
@@ -117,7 +117,12 @@ def mnist_input(strokes):
     top, left = start + math.floor(centre-cy+0.5), start + math.floor(centre-cx+0.5)   # ... moved to the centre
     out = torch.zeros(SIDE+2*BOX, SIDE+2*BOX, dtype=torch.float64)               # room for a box pushed past an edge
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
-    return out[BOX:BOX+SIDE, BOX:BOX+SIDE].flatten()
+    return dict(ink=ink, bbox=(rows[0].item(), rows[-1].item(), cols[0].item(), cols[-1].item()), box=box, centred=out[BOX:BOX+SIDE, BOX:BOX+SIDE])
+
+def mnist_input(strokes):
+    "`strokes` prepared like an MNIST digit: a (784,) float64 tensor, ink from 0 to 1, centred by mass; None if there is no ink."
+    steps = preparation_steps(strokes)
+    return None if steps is None else steps['centred'].flatten()
 
 # %% ../nbs/07_draw_a_digit.ipynb #c5b9b738
 def naive_input(strokes):
