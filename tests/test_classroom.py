@@ -4,110 +4,35 @@ the proxy; an assignment released, fetched, submitted three ways, collected, gra
 student must not reach, tried and refused; bad input refused with one line. Needs root, runuser, .venv-classroom and
 configurable-http-proxy (`make classroom-env`); everything it makes (accounts, groups, processes, folders) goes at the
 end, pass or fail."""
-import glob, grp, html, json, os, pwd, re, secrets, signal, socket, subprocess, sys, tempfile, time
+import glob, html, json, os, pwd, re, subprocess, sys, tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from concurrent.futures import ThreadPoolExecutor
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT/'tools'/'classroom'))
 from hubclient import HubError, Learner  # noqa: E402
+import trial  # noqa: E402
+from trial import assignments, code_cells, fill_in, solution_sources, tool  # noqa: E402
 
-VENV = ROOT/'.venv-classroom'
-TOOL = ROOT/'tools'/'classroom'/'classroom.py'
-CHP = ROOT/'node_modules'/'.bin'/'configurable-http-proxy'
 ARCHIVE = os.environ.get('MNIST_SAMPLE_ARCHIVE') or str(ROOT.parent/'shared'/'data'/'mnist_sample.tgz')
 COURSE, ASSIGNMENT = 'mnist-linear', '03_sgd'
-TAG = secrets.token_hex(2)
-INSTRUCTOR, (A, B, C) = f'mlc{TAG}-inst', [f'mlc{TAG}-{x}' for x in 'abc']     # A: the solution, B: untouched, C: a bug
-PROBE = f'mlc{TAG}-z'                                                          # an account that bad input must not create
-PASSWORDS = {n: secrets.token_urlsafe(12) for n in (INSTRUCTOR, A, B, C)}
-
-
-def missing():
-    "What this test needs and does not have, each with how to get it."
-    need = []
-    if os.geteuid() != 0: need.append('root (the test creates system accounts)')
-    for tool in ('runuser', 'useradd', 'userdel', 'chpasswd', 'git'):
-        if not any(Path(d, tool).exists() for d in ('/usr/sbin', '/usr/bin', '/sbin', '/bin')): need.append(f'{tool} (apt-get install passwd util-linux git)')
-    if not (VENV/'bin'/'jupyterhub').is_file(): need.append('.venv-classroom (make classroom-env)')
-    if not CHP.is_file(): need.append('configurable-http-proxy (npm ci)')
-    if not Path(ARCHIVE).is_file(): need.append(f'the MNIST_SAMPLE archive (set MNIST_SAMPLE_ARCHIVE; {ARCHIVE} is missing)')
-    return need
-
-
-def free_ports():
-    "A port p with p+1 and p+2 free too, on 127.0.0.1."
-    for _ in range(50):
-        with socket.socket() as s: s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]
-        if p < 65000 and all(_free(q) for q in (p, p + 1, p + 2)): return p
-    pytest.fail('no three free ports in a row on 127.0.0.1')
-
-
-def _free(port):
-    with socket.socket() as s:
-        try: s.bind(('127.0.0.1', port)); return True
-        except OSError: return False
-
-
-def tool(*args, user=None, env=None, timeout=300):
-    "classroom.py with the classroom environment (as `user` if given)."
-    cmd = [str(VENV/'bin'/'python'), str(TOOL), *args]
-    if user: cmd = ['runuser', '-u', user, '--', 'env', f'HOME={pwd.getpwnam(user).pw_dir}', *(env or []), *cmd]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd='/',
-                          env={**os.environ, 'MNIST_SAMPLE_ARCHIVE': ARCHIVE})
-
-
-def user_exists(name):
-    try: pwd.getpwnam(name); return True
-    except KeyError: return False
-
-
-def cleanup(hub, groups_before, srv):
-    names = [n for n in (INSTRUCTOR, A, B, C, PROBE) if user_exists(n)]
-    for name in names: subprocess.run(['pkill', '-KILL', '-u', name])   # their servers and kernels: the hub stops at once
-    if hub is not None and hub.poll() is None:
-        os.killpg(hub.pid, signal.SIGTERM)
-        try: hub.wait(30)
-        except subprocess.TimeoutExpired: os.killpg(hub.pid, signal.SIGKILL); hub.wait(10)
-    end = time.monotonic() + 10
-    while names and subprocess.run(['pgrep', '-u', ','.join(names)], capture_output=True).returncode == 0 and time.monotonic() < end:
-        for name in names: subprocess.run(['pkill', '-KILL', '-u', name])
-        time.sleep(0.2)
-    for name in names: subprocess.run(['userdel', '--remove', name], capture_output=True)
-    for g in ('mnist-instructors', 'mnist-students'):
-        if g not in groups_before and g in {x.gr_name for x in grp.getgrall()}: subprocess.run(['groupdel', g], capture_output=True)
-    subprocess.run(['rm', '-rf', srv])
+INSTRUCTOR = A = B = C = PROBE = None         # this run's account names (random), set by the fixture `hub`
 
 
 @pytest.fixture(scope='module')
 def hub():
-    need = missing()
+    "A class of three (A: will submit the solution, B: the notebook untouched, C: a bug), everyone logged in."
+    need = trial.missing(ARCHIVE)
     if need: pytest.fail('the classroom test needs: ' + '; '.join(need))
-    groups_before = {g.gr_name for g in grp.getgrall()}
-    srv, proc, port = tempfile.mkdtemp(prefix='mlc-'), None, free_ports()
-    try:
-        r = tool('setup', '--instructor', INSTRUCTOR, '--students', f'{A} {B} {C}', '--dir', srv, '--ip', '127.0.0.1', '--port', str(port))
-        assert r.returncode == 0, r.stderr
-        subprocess.run(['chpasswd'], input=''.join(f'{n}:{p}\n' for n, p in PASSWORDS.items()), text=True, check=True)
-        log = open(Path(srv)/'hub.log', 'w')
-        proc = subprocess.Popen([VENV/'bin'/'python', TOOL, 'start', '--dir', srv], stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, cwd='/')
-        base, end = f'http://127.0.0.1:{port}', time.monotonic() + 60
-        import requests
-        while True:
-            try:
-                if requests.get(f'{base}/hub/api', timeout=5).status_code == 200: break
-            except requests.ConnectionError: pass
-            assert proc.poll() is None and time.monotonic() < end, (Path(srv)/'hub.log').read_text()[-2000:]
-            time.sleep(0.3)
-        learners = {n: Learner(base, n, PASSWORDS[n]) for n in (INSTRUCTOR, A, B, C)}
-        with ThreadPoolExecutor(4) as pool:                # four people logging in at once: the hub starts their servers together
+    global INSTRUCTOR, A, B, C, PROBE
+    with trial.throwaway_class(3, ARCHIVE) as cls:
+        INSTRUCTOR, (A, B, C), PROBE = cls.instructor, cls.students, cls.probe
+        learners = {n: Learner(cls.base, n, cls.passwords[n]) for n in (cls.instructor, *cls.students)}
+        with ThreadPoolExecutor(4) as pool:            # four people logging in at once: the hub starts their servers together
             list(pool.map(lambda who: (who.login(), who.start()), learners.values()))
-        yield dict(srv=Path(srv), port=port, base=base, learners=learners, log=Path(srv)/'hub.log')
-    finally:
-        cleanup(proc, groups_before, srv)
+        yield dict(cls=cls, learners=learners, base=cls.base, srv=cls.srv, port=cls.port)
 
 
 def test_logins_refuse_a_wrong_password(hub):
@@ -124,14 +49,13 @@ def test_lesson_03_runs_in_a_students_kernel_through_the_proxy_and_edits_survive
     a = hub['learners'][A]
     repo = f"file://{hub['srv']/'lessons.git'}"
     a.git_pull(repo, 'main', 'lessons')
-    nb = a.api('GET', '/api/contents/lessons/nbs/03_sgd.ipynb').json()['content']
-    cells = [c for c in nb['cells'] if c['cell_type'] == 'code']
-    with a.kernel('lessons/nbs') as k: got = k.run([c['source'] for c in cells], timeout=240)
+    cells = code_cells(a, 'lessons/nbs/03_sgd.ipynb')
+    with a.kernel('lessons/nbs') as k: got = k.run(cells, timeout=240)
     errors = [(i, e) for i, (_, e) in enumerate(got) if e]
     assert not errors, errors
     committed = [c for c in json.loads((ROOT/'nbs'/'03_sgd.ipynb').read_text())['cells'] if c['cell_type'] == 'code']
     assert [t for t, _ in got] == outputs(committed)           # every number of the lesson, as committed
-    key = next(i for i, c in enumerate(cells) if c['source'].startswith('# Key result'))
+    key = next(i for i, c in enumerate(cells) if c.startswith('# Key result'))
     assert got[key][0].split()[-1] == '0.9702'
 
     # A's edit to a lesson, then a new version of the course: the pull brings the new version and keeps the edit.
@@ -149,88 +73,47 @@ def test_lesson_03_runs_in_a_students_kernel_through_the_proxy_and_edits_survive
     assert 'my own note' in json.dumps(a.api('GET', path).json()['content'])
 
 
-def solution_sources(bug=False):
-    "{grade_id: source} of the solution cells of the source, as a learner who solved them writes them (bug: no sigmoid)."
-    nb = json.loads((ROOT/'exercises'/'solutions'/f'{ASSIGNMENT}.ipynb').read_text())
-    res = {}
-    for c in nb['cells']:
-        meta = c['metadata'].get('nbgrader', {})
-        if not meta.get('solution'): continue
-        src = re.sub(r'^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|\Z)', '', ''.join(c['source']), flags=re.M)
-        if bug and meta['grade_id'] == 'mnist_loss':
-            src, n = re.subn(r'^[ \t]*predictions = predictions\.sigmoid\(\)\n', '', src, flags=re.M)
-            assert n == 1, src
-        res[meta['grade_id']] = src
-    return res
-
-
-def as_instructor(*cmd):
-    srv = GRADED['srv']
-    env = [f"FASTAI_HOME={srv/'fastai'}", f"PATH={VENV/'bin'}:/usr/bin:/bin",
-           f"JUPYTER_CONFIG_PATH={srv/'etc'/'instructor'}:{srv/'etc'/'common'}"]
-    course = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)/'mnist-course'
-    r = subprocess.run(['runuser', '-u', INSTRUCTOR, '--', 'env', f'HOME={course.parent}', *env, *cmd],
-                       capture_output=True, text=True, cwd=course, timeout=600)
+def as_instructor(cls, *cmd):
+    r = cls.as_instructor(*cmd)
     assert r.returncode == 0, r.stderr[-2000:]
-    return r
-
-
-GRADED = {}
-
-
-def listing(r):
-    "The assignments that an answer of nbgrader's Assignments tab lists; it must say it succeeded."
-    got = r.json()
-    assert r.status_code == 200 and got.get('success'), got
-    return got['value']
 
 
 @pytest.fixture(scope='module')
 def graded(hub):
     "Release, fetch, edit, validate and submit three ways, then grade and return feedback; {student: feedback html}."
-    GRADED.update(hub)
-    ls = hub['learners']
-    as_instructor('nbgrader', 'generate_assignment', ASSIGNMENT)
-    as_instructor('nbgrader', 'release_assignment', ASSIGNMENT)
+    cls, ls, res = hub['cls'], hub['learners'], dict(hub)
+    as_instructor(cls, 'nbgrader', 'generate_assignment', ASSIGNMENT)
+    as_instructor(cls, 'nbgrader', 'release_assignment', ASSIGNMENT)
     form = {'course_id': COURSE, 'assignment_id': ASSIGNMENT}
-    nb_path = f'/api/contents/{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb'
-    for name, edit in ((A, solution_sources()), (B, None), (C, solution_sources(bug=True))):
+    nb_path = f'{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb'
+    for name, edit in ((A, solution_sources(ASSIGNMENT)), (B, None), (C, solution_sources(ASSIGNMENT, bug=True))):
         s = ls[name]
-        listed = listing(s.api('POST', '/assignments/fetch', data=form))
+        listed = assignments(s.api('POST', '/assignments/fetch', data=form))
         assert [x['status'] for x in listed if x['assignment_id'] == ASSIGNMENT] == ['fetched'], listed
-        if edit:
-            nb = s.api('GET', nb_path).json()['content']
-            for c in nb['cells']:
-                gid = c['metadata'].get('nbgrader', {}).get('grade_id')
-                if gid in edit: c['source'] = edit[gid]
-            assert s.api('PUT', nb_path, json={'type': 'notebook', 'content': nb}).status_code == 200
+        if edit: fill_in(s, nb_path, edit)
         if name == B:                                  # the Validate button: it lists the checks that fail
-            v = s.api('POST', '/assignments/validate', data={'path': nb_path.removeprefix('/api/contents/')}, timeout=300).json()
+            v = s.api('POST', '/assignments/validate', data={'path': nb_path}, timeout=300).json()
             assert v['success'] and 'check_mnist_loss(mnist_loss)' in json.dumps(v['value'].get('failed')), v
-        listing(s.api('POST', '/assignments/submit', data=form))
-    t = time.perf_counter()
-    r = tool('grade', ASSIGNMENT, user=INSTRUCTOR, env=[f"FASTAI_HOME={hub['srv']/'fastai'}",
-             f"JUPYTER_CONFIG_PATH={hub['srv']/'etc'/'instructor'}:{hub['srv']/'etc'/'common'}"], timeout=600)
+        assignments(s.api('POST', '/assignments/submit', data=form))
+    r = tool('grade', ASSIGNMENT, user=INSTRUCTOR, env=cls.instructor_env(), timeout=600)
     assert r.returncode == 0, r.stderr
-    GRADED['grade_s'] = time.perf_counter() - t
     pages = {}
     for name in (A, B, C):
-        listed = listing(ls[name].api('POST', '/assignments/fetch_feedback', data=form))
+        listed = assignments(ls[name].api('POST', '/assignments/fetch_feedback', data=form))
         assert [x['student_id'] for x in listed if x['status'] == 'submitted'] == [name], listed
         found = ls[name].api('GET', f'/api/contents/{COURSE}/{ASSIGNMENT}/feedback').json()['content']
         assert len(found) == 1, found
         page = ls[name].api('GET', f"/files/{found[0]['path']}/{ASSIGNMENT}.html")
         assert page.status_code == 200
         pages[name] = page.text
-    GRADED['pages'] = pages
-    return GRADED
+    res['pages'] = pages
+    return res
 
 
 def scores():
     "{student: {grade_id: score}} from the instructor's gradebook, and the points of each graded cell."
     from nbgrader.api import Gradebook
-    db = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)/'mnist-course'/'gradebook.db'
-    with Gradebook(f'sqlite:///{db}') as gb:
+    with Gradebook(f"sqlite:///{Path(pwd.getpwnam(INSTRUCTOR).pw_dir)/'mnist-course'/'gradebook.db'}") as gb:
         res = {s: {g.name: g.score for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, s).grades} for s in (A, B, C)}
         points = {g.name: g.max_score for g in gb.find_notebook(ASSIGNMENT, ASSIGNMENT).grade_cells}
     return res, points
@@ -245,7 +128,6 @@ def test_the_gradebook_scores_each_submission_exactly(graded):
     assert got[A] == points and sum(got[A].values()) == total
     assert sum(got[B].values()) == 0
     assert got[C] == {g: 0 if g in broken else p for g, p in points.items()}
-    print(f"grading {ASSIGNMENT}: {graded['grade_s']:.1f} s for 3 submissions (collect, autograde, feedback)")
 
 
 def test_each_feedback_page_holds_its_students_results_and_no_one_elses(graded):
@@ -289,7 +171,7 @@ print(json.dumps({{
 
 def test_a_student_reaches_nothing_of_another_nor_the_instructors(graded):
     ls, srv = graded['learners'], graded['srv']
-    course = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)/'mnist-course'
+    course = graded['cls'].course
     a_sub = [p for p in glob.glob(f"{srv}/exchange/{COURSE}/inbound/{A}+{ASSIGNMENT}+*")]
     assert len(a_sub) == 1 and re.fullmatch(rf'{A}\+{ASSIGNMENT}\+(.+)\+[A-Za-z0-9_-]{{12}}', Path(a_sub[0]).name)
     ts = Path(a_sub[0]).name.split('+')[2]
@@ -304,7 +186,7 @@ def test_a_student_reaches_nothing_of_another_nor_the_instructors(graded):
         'list the course folder': 'PermissionError', 'read the gradebook': 'PermissionError',
         'write into the exchange course folder': 'PermissionError'}
     # B's Assignments tab lists B's own submission only; B's server has no formgrader, the instructor's has
-    listed = listing(ls[B].api('GET', f'/assignments?course_id={COURSE}'))
+    listed = assignments(ls[B].api('GET', f'/assignments?course_id={COURSE}'))
     assert ts not in json.dumps(listed)
     assert ls[B].api('GET', '/formgrader').status_code == 404
     assert ls[INSTRUCTOR].api('GET', '/formgrader').status_code == 200
@@ -316,23 +198,22 @@ def test_a_student_reaches_nothing_of_another_nor_the_instructors(graded):
 def refused(r, words):
     lines = r.stderr.strip().splitlines()
     assert r.returncode == 2 and len(lines) == 1 and lines[0].startswith('classroom ') and words in lines[0], r.stderr
-    assert not user_exists(PROBE)
+    assert not trial.user_exists(PROBE)
 
 
 def test_bad_input_gets_one_line_and_changes_nothing(graded):
-    srv, port = graded['srv'], graded['port']
-    setup = ['setup', '--instructor', INSTRUCTOR, '--students', f'{A} {PROBE}', '--dir', str(srv), '--ip', '127.0.0.1']
-    refused(tool(*setup, '--port', str(port)), 'is in use')
-    course = Path(pwd.getpwnam(INSTRUCTOR).pw_dir)/'mnist-course'
-    os.chown(course, 0, 0)
-    try: refused(tool(*setup, '--port', str(free_ports())), 'does not belong to')
-    finally: os.chown(course, pwd.getpwnam(INSTRUCTOR).pw_uid, pwd.getpwnam(INSTRUCTOR).pw_gid)
-    no_npm = subprocess.run([VENV/'bin'/'python', '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import classroom; '
+    cls = graded['cls']
+    setup = ['setup', '--instructor', INSTRUCTOR, '--students', f'{A} {PROBE}', '--dir', cls.srv, '--ip', '127.0.0.1']
+    refused(tool(*setup, '--port', cls.port), 'is in use')                          # the running hub's port
+    inst = pwd.getpwnam(INSTRUCTOR)
+    os.chown(cls.course, 0, 0)                                                     # a course folder that is not the instructor's
+    try: refused(tool(*setup, '--port', trial.free_ports()), 'does not belong to')
+    finally: os.chown(cls.course, inst.pw_uid, inst.pw_gid)
+    no_npm = subprocess.run([trial.VENV/'bin'/'python', '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import classroom; '
                              'classroom.CHP = classroom.CHP.with_name("absent"); sys.exit(classroom.main(sys.argv[2:]))',
-                             TOOL.parent, *setup, '--port', str(free_ports())],
+                             trial.HERE, *map(str, setup), '--port', str(trial.free_ports())],
                             capture_output=True, text=True, env={**os.environ, 'PATH': '/nonexistent'})
-    refused(no_npm, 'install Node.js and npm')
-    db = course/'gradebook.db'
-    before = db.read_bytes()
+    refused(no_npm, 'install Node.js and npm')                                     # neither the proxy nor npm
+    before = (cls.course/'gradebook.db').read_bytes()
     refused(tool('grade', ASSIGNMENT, '--student', PROBE, user=INSTRUCTOR), 'is not a student of this course')
-    assert db.read_bytes() == before
+    assert (cls.course/'gradebook.db').read_bytes() == before
