@@ -217,3 +217,33 @@ def test_bad_input_gets_one_line_and_changes_nothing(graded):
     before = (cls.course/'gradebook.db').read_bytes()
     refused(tool('grade', ASSIGNMENT, '--student', PROBE, user=INSTRUCTOR), 'is not a student of this course')
     assert (cls.course/'gradebook.db').read_bytes() == before
+
+
+# Past one machine (tools/classroom/k8s/): no Kubernetes and no container engine here, so only what can be read.
+K8S = ROOT/'tools'/'classroom'/'k8s'
+
+
+def test_the_image_recipe_installs_exactly_the_classroom_lock():
+    lines = re.sub(r'\\\n', ' ', (K8S/'Dockerfile').read_text()).splitlines()
+    pips = [l for l in lines if re.search(r'\bpip install\b', l)]
+    assert len(pips) == 2, pips
+    lock, package = pips
+    assert re.search(r'pip install --no-cache-dir --no-deps --require-hashes -r /tmp/requirements-classroom-lock\.txt', lock)
+    assert 'COPY requirements-classroom-lock.txt /tmp/' in lines
+    assert re.search(r'pip install --no-cache-dir --no-deps --no-build-isolation /opt/mnist-linear\b', package)
+    base = re.search(r'^FROM python:(\d+\.\d+)', (K8S/'Dockerfile').read_text(), flags=re.M)[1]
+    assert base == trial.setting('min_python')            # the Python the lock was resolved from
+
+
+def test_the_values_file_parses_and_makes_the_same_choices():
+    import yaml
+    v = yaml.safe_load((K8S/'values.yaml').read_text())
+    assert v['singleuser']['image']['name'].endswith('/mnist-linear-classroom')
+    assert 'mnist-linear-classroom' in (K8S/'Dockerfile').read_text()
+    assert v['cull']['enabled'] is True and v['cull']['timeout'] == 3600
+    assert v['hub']['config']['JupyterHub']['authenticator_class'] == 'nativeauthenticator.NativeAuthenticator'
+    hook = v['hub']['extraConfig']['mnist-classroom']
+    compile(hook, 'extraConfig', 'exec')
+    assert 'JUPYTER_CONFIG_PATH' in hook and 'spawner.uid' in hook
+    mounts = {m['mountPath'] for m in v['singleuser']['storage']['extraVolumeMounts']}
+    assert mounts == {'/srv/nbgrader/exchange', '/etc/mnist-classroom'}

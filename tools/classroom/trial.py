@@ -28,7 +28,7 @@ class Class:
 
     def instructor_env(self):
         "What the instructor's terminal on the hub has: the classroom environment, the data, the instructor's config."
-        return [f"FASTAI_HOME={self.srv/'fastai'}", f"PATH={VENV/'bin'}:/usr/bin:/bin",
+        return [f"FASTAI_HOME={self.srv/'fastai'}", f"PATH={VENV/'bin'}:/usr/bin:/bin", 'OMP_NUM_THREADS=1',
                 f"JUPYTER_CONFIG_PATH={self.srv/'etc'/'instructor'}:{self.srv/'etc'/'common'}"]
 
     @property
@@ -38,6 +38,14 @@ class Class:
         "Run `cmd` as the instructor, in the course folder, as in a terminal of the hub; return the CompletedProcess."
         return subprocess.run(['runuser', '-u', self.instructor, '--', 'env', f'HOME={self.course.parent}',
                                *self.instructor_env(), *map(str, cmd)], capture_output=True, text=True, cwd=self.course, timeout=timeout)
+
+
+def setting(key):
+    "A value of settings.ini's [DEFAULT]."
+    import configparser
+    cp = configparser.ConfigParser(delimiters=['='])
+    cp.read(ROOT/'settings.ini', encoding='utf-8')
+    return cp['DEFAULT'][key]
 
 
 def missing(archive):
