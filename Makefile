@@ -25,6 +25,7 @@ help:
 	@echo '  make site            the handouts as a website in DIR (default _handouts/)'
 	@echo '  make answers         the answer key beside it, in KEYDIR (default _answers/)'
 	@echo '  make course COURSE=DIR   an nbgrader course folder; make instructor-lab opens it'
+	@echo '  make classroom INSTRUCTOR=ada STUDENTS="bo cy"   (root) this Linux machine as the class'"'"'s JupyterHub'
 	@echo '  make lessons         run every lesson headless and print its key result'
 	@echo 'Maintainers (environment .venv-dev):'
 	@echo '  make test            the whole pipeline that CI runs (tools/pipeline.sh)'
@@ -162,3 +163,29 @@ answers: dev-setup
 .PHONY: stages
 stages: setup dev-data
 	VENV=$(DEV_VENV) $(DEV)/python tools/stage_table.py
+
+# Instructors: this Linux machine as the class's server, as root (INSTRUCTORS.md, "A class on one JupyterHub";
+# tools/classroom/classroom.py says what goes where). The classroom environment .venv-classroom is the learner lock plus
+# JupyterHub, its idle culler, nbgitpuller and nbgrader (requirements-classroom-lock.txt); every user's server and
+# kernel runs from it, so it is made with a Python that every account can run (Debian's /usr/bin/python3, not one
+# under /root), in a clone that every account can read. configurable-http-proxy comes from npm (package-lock.json).
+# `make classroom` sets up (accounts, data, lessons, course, exchange) and starts the hub in the foreground;
+# run it again to add students or to publish new lessons. CLASSROOM_ARGS passes options (--port, --ip, --cull-after).
+CLASSROOM_VENV ?= .venv-classroom
+CLASSROOM_PYTHON ?= /usr/bin/python3
+CLASSROOM_DIR ?= /srv/mnist-linear-classroom
+INSTRUCTOR ?=
+STUDENTS ?=
+CLASSROOM_ARGS ?=
+.PHONY: classroom classroom-setup classroom-env
+$(CLASSROOM_VENV)/bin/.installed: PYTHON := $(CLASSROOM_PYTHON)
+$(CLASSROOM_VENV)/bin/.installed: pyproject.toml settings.ini setup.py requirements-classroom-lock.txt tools/mnist_linear_warnings.pth
+	$(call install_env,$(CLASSROOM_VENV),requirements-classroom-lock.txt)
+	$(CLASSROOM_VENV)/bin/python -c 'import mnist_linear, jupyterhub, nbgrader, nbgitpuller; print(f"installed the classroom environment: jupyterhub {jupyterhub.__version__}, nbgrader {nbgrader.__version__}")'
+	touch $@
+classroom-env: $(CLASSROOM_VENV)/bin/.installed
+	[ -z "$$(command -v npm)" ] || $(MAKE) --no-print-directory node_modules/.package-lock.json
+classroom-setup: classroom-env
+	$(CLASSROOM_VENV)/bin/python tools/classroom/classroom.py setup --instructor "$(INSTRUCTOR)" --students "$(STUDENTS)" --dir "$(CLASSROOM_DIR)" $(CLASSROOM_ARGS)
+classroom: classroom-setup
+	$(CLASSROOM_VENV)/bin/python tools/classroom/classroom.py start --dir "$(CLASSROOM_DIR)"

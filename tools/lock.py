@@ -13,6 +13,10 @@ for anyone who installs the package with pip. The Makefile installs exact versio
                                site, the locks): everything above plus dev_requirements and instructor_requirements,
                                resolved with the learner lock as constraints, so that it contains the learner lock:
                                every package pinned there is pinned here at the same version (--check checks it).
+  requirements-classroom-lock.txt  a class server's environment (`make classroom`, tools/classroom/): the learner
+                               lock plus settings.ini's classroom_requirements (JupyterHub, its idle culler,
+                               nbgitpuller, nbgrader for the students' Assignments tab), resolved with the learner
+                               lock as constraints, so that every learner's kernel runs the learner's versions.
   tools/nbdev2-lock.txt        the small nbdev 2 environment of tools/nbdev2_check.sh (its SPEC)
 The two environment locks share tools/lock-constraints.txt (the torch cap) and tools/lock-overrides.txt (the file
 says why). Because an override leaves out a package that a dependency asks for, the Makefile installs each lock
@@ -38,6 +42,7 @@ from packaging.version import Version
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT/'requirements-lock.txt'
 LEARNER_LOCK = ROOT/'requirements-learner-lock.txt'
+CLASSROOM_LOCK = ROOT/'requirements-classroom-lock.txt'
 NBDEV2_LOCK = ROOT/'tools'/'nbdev2-lock.txt'
 CONSTRAINTS = ROOT/'tools'/'lock-constraints.txt'
 OVERRIDES = ROOT/'tools'/'lock-overrides.txt'
@@ -64,6 +69,12 @@ def project_requirements():
     learner = keys('requirements', 'lab_requirements')
     rest = [r for r in keys('dev_requirements', 'instructor_requirements') if r not in learner]
     return learner, learner + list(dict.fromkeys(rest)), cfg['min_python']
+
+
+def classroom_requirements():
+    "A class server's requirements: the learner's plus settings.ini's classroom_requirements."
+    learner, _, _ = project_requirements()
+    return learner + [r for r in settings().get('classroom_requirements', '').split() if r not in learner]
 
 
 def nbdev2_spec():
@@ -146,15 +157,18 @@ def main():
         extra += ['--override', str(OVERRIDES)] if OVERRIDES.is_file() else []
         compile_lock(learner, LEARNER_LOCK, min_python, extra)
         compile_lock(everyone, LOCK, min_python, extra + ['-c', str(LEARNER_LOCK)])
+        compile_lock(classroom_requirements(), CLASSROOM_LOCK, min_python, extra + ['-c', str(LEARNER_LOCK)])
         compile_lock(nbdev2_spec(), NBDEV2_LOCK, min_python)
     found = (problems(LEARNER_LOCK, learner + constraints()) + no_tools(LEARNER_LOCK)
-             + problems(LOCK, everyone + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec()))
-    if not found: found = contained(LEARNER_LOCK, LOCK)
+             + problems(LOCK, everyone + constraints()) + problems(NBDEV2_LOCK, nbdev2_spec())
+             + problems(CLASSROOM_LOCK, classroom_requirements() + constraints()))
+    if not found: found = contained(LEARNER_LOCK, LOCK) + contained(LEARNER_LOCK, CLASSROOM_LOCK)
     for p in found: print(p)
     if found: sys.exit(1)
-    n = [len(pins(f)) for f in (LEARNER_LOCK, LOCK, NBDEV2_LOCK)]
+    n = [len(pins(f)) for f in (LEARNER_LOCK, LOCK, NBDEV2_LOCK, CLASSROOM_LOCK)]
     print(f"{'locks refreshed' if not args.check else 'locks hold'}: {LEARNER_LOCK.name} pins {n[0]} packages, "
-          f"{LOCK.name} {n[1]} (all of the first at the same versions), {NBDEV2_LOCK.name} {n[2]}; "
+          f"{LOCK.name} {n[1]} and {CLASSROOM_LOCK.name} {n[3]} (each all of the first at the same versions), "
+          f"{NBDEV2_LOCK.name} {n[2]}; "
           f"every requirement of settings.ini and the nbdev 2 SPEC is inside its range")
 
 
