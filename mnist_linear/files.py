@@ -188,6 +188,8 @@ def _checked_members(tf, root):
         yield m
 
 _UNREADABLE = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)    # what a truncated or corrupt archive raises
+# PEP 706's filter, where this Python has it (3.11.4 on; Debian 12's 3.11.2 has not)
+_DATA_FILTER = {'filter': 'data'} if hasattr(tarfile, 'data_filter') else {}
 
 def install_archive(archive, root, counts, size=(28, 28), dest=None) -> Path:
     "Install a local tar `archive` whose top folder `root` holds `counts` PNGs of `size` per (split, digit) into `dest` (default: fastai's data folder/`root`); return `dest`."
@@ -201,7 +203,7 @@ def install_archive(archive, root, counts, size=(28, 28), dest=None) -> Path:
         try: tf = tarfile.open(archive)              # any compression, any tar format
         except _UNREADABLE: raise MnistSampleError(f"archive {archive} could not be read: it is not a tar archive, or it is empty, truncated or corrupt") from None
         with tf:
-            try: tf.extractall(tmp, members=_checked_members(tf, root), filter='data')
+            try: tf.extractall(tmp, members=_checked_members(tf, root), **_DATA_FILTER)
             except _UNREADABLE as e:
                 raise MnistSampleError(f"archive {archive} could not be read (truncated or corrupt?): {' '.join(str(e).split())}") from None
         if not (tmp/root).is_dir(): raise MnistSampleError(f"archive {archive} holds no {root}/ folder")
