@@ -122,13 +122,14 @@ lessons: dev-data
 	$(DEV)/python tools/run_lessons.py
 
 # The nbdev 2 side environment (.venv-nbdev2/) is built with .venv-dev, not inside the pipeline's stage 2.
-# The learner's environment is set up too: tests/test_envs.py checks what it holds and that the lessons' imports work there.
+# The learner's environment is set up too: tests/test_envs.py checks what it holds and that the lessons' imports work there;
+# and the classroom's (.venv-classroom, below): tests/test_classroom.py runs a class on JupyterHub with real accounts.
 # The browser tests (tests/test_drawing.py) drive Debian's Chromium with playwright-core from npm (package-lock.json);
 # without /usr/bin/chromium they fail and say so (.ci/run installs it with apt-get).
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-test: setup dev-data node_modules/.package-lock.json
+test: setup dev-data classroom-env node_modules/.package-lock.json
 	VENV=$(DEV_VENV) bash tools/pipeline.sh
 
 # Maintainers: re-execute every notebook in place (fresh kernel each), then clean and export.
