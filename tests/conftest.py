@@ -12,7 +12,7 @@ from mnist_linear.files import get_mnist_sample
 # they are collected. Taken alphabetically, a long file that comes late runs alone at the end while the other process
 # waits. Longest first, the two finish together: these files took 13 s to 32 s each (`--durations=0`, summed per file,
 # on the 2-core machine); the others follow in their usual order.
-LONGEST_FIRST = ['test_site.py', 'test_exercises_run.py', 'test_answers.py', 'test_cli.py', 'test_mistakes.py', 'test_files.py', 'test_grading.py',
+LONGEST_FIRST = ['test_classroom.py', 'test_site.py', 'test_exercises_run.py', 'test_answers.py', 'test_cli.py', 'test_mistakes.py', 'test_files.py', 'test_grading.py',
                  'test_checks.py', 'test_check_outputs.py', 'test_handouts.py']
 
 

@@ -93,7 +93,7 @@ def _clean(names, hub, groups_before, srv):
     for n in names: subprocess.run(['pkill', '-KILL', '-u', n])     # their servers and kernels: the hub then stops at once
     if hub is not None and hub.poll() is None:
         os.killpg(hub.pid, signal.SIGTERM)
-        try: hub.wait(30)
+        try: hub.wait(5)
         except subprocess.TimeoutExpired: os.killpg(hub.pid, signal.SIGKILL); hub.wait(10)
     end = time.monotonic() + 10
     while names and subprocess.run(['pgrep', '-u', ','.join(names)], capture_output=True).returncode == 0 and time.monotonic() < end:
