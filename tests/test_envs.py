@@ -40,28 +40,40 @@ def notebook_imports(paths):
     return sorted(found)
 
 
-def test_learner_env_runs_what_the_lessons_import():
+PACKAGE = sorted(p.stem for p in (ROOT/'mnist_linear').glob('*.py') if not p.stem.startswith('_'))
+
+# One process of the learner's Python answers all three tests (each new process imports torch and fastai again): first
+# every module of mnist_linear, and which notebook tooling that loaded; then every module a learner's notebook imports;
+# then which of the instructors' and maintainers' tools are installed, and ipywidgets' version.
+REPORT = f"""
+import importlib, importlib.metadata as md, json, sys
+for m in {PACKAGE!r}: importlib.import_module('mnist_linear.' + m)
+tooling = sorted(t for t in {TOOLING!r} if t in sys.modules)
+for m in {notebook_imports(LEARNER_NOTEBOOKS)!r}: importlib.import_module(m)
+def installed(t):
+    try: md.version(t); return True
+    except md.PackageNotFoundError: return False
+import jupyterlab, ipywidgets, anywidget
+print(json.dumps(dict(tooling=tooling, imported=True, tools=[t for t in {TOOLS_NOT_FOR_LEARNERS!r} if installed(t)],
+                      ipywidgets=ipywidgets.__version__)))
+"""
+
+
+@pytest.fixture(scope='module')
+def report(): return json.loads(learner(REPORT))
+
+
+def test_learner_env_runs_what_the_lessons_import(report):
     mods = notebook_imports(LEARNER_NOTEBOOKS)
     assert 'mnist_linear.checks' in mods and 'fastai.vision.all' in mods, mods   # the scan reads the notebooks
-    out = learner(f"import importlib\nfor m in {mods!r}: importlib.import_module(m)\nprint('imported', len({mods!r}))")
-    assert out.strip() == f'imported {len(mods)}'
+    assert report['imported']                                                    # every one imported, or learner() failed
 
 
-def test_learner_env_has_no_instructor_or_maintainer_tools():
-    out = learner("import importlib.metadata as md\n"
-                  f"for t in {TOOLS_NOT_FOR_LEARNERS!r}:\n"
-                  "    try: md.version(t); print(t)\n"
-                  "    except md.PackageNotFoundError: pass\n"
-                  "import jupyterlab, ipywidgets, anywidget; print('ipywidgets', ipywidgets.__version__)")
-    lines = out.split()
-    assert lines[:-2] == [], f'the learner environment holds {lines[:-2]}'
-    assert int(lines[-1].split('.')[0]) >= 8, f'ipywidgets {lines[-1]}: JupyterLab 4 shows widgets with 8 only'
+def test_learner_env_has_no_instructor_or_maintainer_tools(report):
+    assert report['tools'] == [], f"the learner environment holds {report['tools']}"
+    assert int(report['ipywidgets'].split('.')[0]) >= 8, f"ipywidgets {report['ipywidgets']}: JupyterLab 4 shows widgets with 8 only"
 
 
-def test_package_imports_no_notebook_tooling():
-    "Importing every module of mnist_linear loads none of the site's or the grader's libraries."
-    mods = sorted(p.stem for p in (ROOT/'mnist_linear').glob('*.py') if not p.stem.startswith('_'))
-    out = learner("import importlib, sys\n"
-                  f"for m in {mods!r}: importlib.import_module('mnist_linear.' + m)\n"
-                  f"print(sorted(t for t in {TOOLING!r} if t in sys.modules))")
-    assert out.strip() == '[]', f'importing mnist_linear loads {out.strip()}'
+def test_package_imports_no_notebook_tooling(report):
+    "Importing every module of mnist_linear (before anything else) loads none of the site's or the grader's libraries."
+    assert report['tooling'] == [], f"importing mnist_linear loads {report['tooling']}"

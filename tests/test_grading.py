@@ -169,26 +169,6 @@ def submission(release, source, change=None):
     return text
 
 
-# nbgrader's commands after the first, in one process: each `nbgrader` program would import nbgrader, nbconvert and
-# SQLAlchemy anew (about 3 s of CPU each). This is how nbgrader's own tests run it: its application, its subcommand
-# and arguments, `start()`, then `reset()` before the next. The first command runs as the `nbgrader` program itself.
-DRIVER = """
-import json, sys
-from jupyter_core.application import NoStart
-from nbgrader.apps import NbGraderApp
-for args in json.loads(sys.argv[1]):
-    app = NbGraderApp.instance()
-    try:
-        app.initialize(args)
-        app.start()
-        code = 0
-    except NoStart: code = 0                     # what the `nbgrader` program's launcher also takes for success
-    except SystemExit as e: code = e.code or 0
-    finally: app.reset()
-    if code: sys.exit(f"nbgrader {' '.join(args)} exited with {code}")
-"""
-
-
 @pytest.fixture(scope='module')
 def graded(tmp_path_factory):
     """A course folder made by tools/course.py, graded the way INSTRUCTORS.md says: generate_assignment (the `nbgrader`
@@ -219,8 +199,7 @@ def graded(tmp_path_factory):
         d.mkdir(parents=True)
         (d/release.name).write_text(text)
     steps = others + [['autograde', ASSIGNMENT], ['generate_feedback', ASSIGNMENT], ['export']]
-    r = subprocess.run([sys.executable, '-c', DRIVER, json.dumps(steps)], cwd=course, env=env, capture_output=True,
-                       text=True, timeout=600)
+    r = load_tool('course').nbgrader_steps(steps, course, env=env)       # in one process, as `classroom.py grade` runs them
     assert r.returncode == 0, f"{r.stdout[-1500:]}{r.stderr[-3000:]}"
     with open(course/'grades.csv', newline='') as f:
         rows = [r for r in csv.DictReader(f) if r['assignment'] == ASSIGNMENT]

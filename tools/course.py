@@ -93,6 +93,35 @@ def make_course(course, root=ROOT):
         raise
 
 
+# nbgrader's commands in one process: each `nbgrader` program imports nbgrader, nbconvert and SQLAlchemy anew (about
+# 3 s of CPU each). This is how nbgrader's own tests run it: its application, the subcommand and its arguments,
+# `start()`, then `reset()` before the next.
+_STEPS = """
+import json, sys
+from jupyter_core.application import NoStart
+from nbgrader.apps import NbGraderApp
+for args in json.loads(sys.argv[1]):
+    app = NbGraderApp.instance()
+    try:
+        app.initialize(args)
+        app.start()
+        code = 0
+    except NoStart: code = 0                     # what the `nbgrader` program's launcher also takes for success
+    except SystemExit as e: code = e.code or 0
+    finally: app.reset()
+    if code:                                      # which command failed on stdout; nbgrader said why on stderr
+        print(f"nbgrader {' '.join(args)} exited with {code}")
+        sys.exit(code)
+"""
+
+
+def nbgrader_steps(steps, course, env=None, timeout=600):
+    "Run the nbgrader commands `steps` (each a list: subcommand and arguments) one after another in one process of this Python, in the course folder `course`, until one fails; the CompletedProcess."
+    import json, subprocess
+    return subprocess.run([sys.executable, '-c', _STEPS, json.dumps(steps)], cwd=course, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
 class Parser(argparse.ArgumentParser):
     def error(self, message): raise Problem(f"{self.prog}: {message}")
 

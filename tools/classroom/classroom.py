@@ -248,13 +248,15 @@ def grade(args):
         try: gb.find_assignment(args.assignment)
         except MissingEntry: raise Problem(f"{args.assignment} is not an assignment of this course (nothing was changed)") from None
     only = ['--student', args.student] if args.student else []
-    nbgrader = [sys.executable, '-m', 'nbgrader']
     # one thread per grading kernel, as in the learners' kernels: on a busy machine two threads made grading 2-3x slower
     env = {**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', '1')}
-    for step in (['collect', '--update'], ['autograde'], ['generate_feedback'], ['release_feedback']):
-        r = subprocess.run([*nbgrader, *step, args.assignment, *only], cwd=course, capture_output=True, text=True, env=env)
-        if r.returncode:
-            raise Problem(f"nbgrader {step[0]} failed: {(r.stderr.strip() or r.stdout.strip()).splitlines()[-1]}")
+    sys.path.insert(0, str(ROOT/'tools'))
+    from course import nbgrader_steps            # tools/course.py: the four commands in one process
+    steps = [[*step, args.assignment, *only] for step in (['collect', '--update'], ['autograde'], ['generate_feedback'], ['release_feedback'])]
+    r = nbgrader_steps(steps, course, env=env, timeout=None)
+    if r.returncode:
+        last = lambda text: (text.strip().splitlines() or ['(no output)'])[-1]
+        raise Problem(f"{last(r.stdout)}: {last(r.stderr)}")
     print(f"{args.assignment}: collected, graded, feedback released ({args.student or 'every student'})")
 
 

@@ -84,8 +84,11 @@ def tool(*args, user=None, env=(), archive=None, timeout=300):
     "classroom.py with the classroom environment (as `user` if given, with `env` added)."
     cmd = [str(VENV/'bin'/'python'), str(TOOL), *map(str, args)]
     if user: cmd = ['runuser', '-u', user, '--', 'env', f'HOME={pwd.getpwnam(user).pw_dir}', *env, *cmd]
-    extra = {'MNIST_SAMPLE_ARCHIVE': str(archive)} if archive else {}
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd='/', env={**os.environ, **extra})
+    environ = {k: v for k, v in os.environ.items() if k != 'MNIST_ARCHIVE'}
+    if archive: environ['MNIST_SAMPLE_ARCHIVE'] = str(archive)
+    # without MNIST_ARCHIVE: a throw-away class needs only the sample (the full MNIST's 70,000 files would take seconds
+    # to unpack and to delete; its installer is get_dataset's, tested in tests/test_files.py)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd='/', env=environ)
 
 
 def _clean(names, hub, groups_before, srv):
