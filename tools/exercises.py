@@ -27,12 +27,12 @@ Usage: python tools/exercises.py [--check | --run] [--root DIR] [--workers N]
                check cell that is not a graded test cell with points or lacks its hidden test (or a hidden test region
                outside a check cell), or its learner's edition is missing or stale, or if a learner's edition has no
                source. One line per problem.
-  --run        execute every source and every learner's edition in a fresh kernel (N at a time, default 2), each code
-               cell twice in a row, as a learner pressing Shift-Enter twice would, without nbgrader's NBGRADER_EXECUTION
-               (as a learner runs them). A source passes when no cell raises and every check prints "right", the hidden
-               tests' checks included; a learner's edition passes when every check prints "not done yet", no check cell
-               raises (Run All never stops), and any other cell raises at most NotImplementedError. Either fails when a
-               cell shows something else the second time.
+  --run        execute every learner's edition in a fresh kernel, then its source in the same kernel after `%reset -f`
+               (N pairs at a time, default 2), each code cell twice in a row, as a learner pressing Shift-Enter twice
+               would, without nbgrader's NBGRADER_EXECUTION (as a learner runs them). A source passes when no cell
+               raises and every check prints "right", the hidden tests' checks included; a learner's edition passes
+               when every check prints "not done yet", no check cell raises (Run All never stops), and any other cell
+               raises at most NotImplementedError. Either fails when a cell shows something else the second time.
 """
 import argparse, copy, os, re, sys, time
 from concurrent.futures import ThreadPoolExecutor
@@ -187,33 +187,53 @@ def shown(cell):
     return stream_text(cell) + ''.join(f"{e['ename']}: {e['evalue']}\n" for e in errors(cell))
 
 
-def run_one(path, learner, root, timeout=600):
-    """Execute the notebook at `path` in a fresh kernel (tools/nbrun.py's), each code cell twice in a row (a learner
-    pressing Shift-Enter twice); return (seconds, number of checks, problems, (slowest cell, its seconds))."""
-    import nbrun                  # tools/ is on sys.path: this file's own folder, or put there by the caller
-    from mnist_linear.checks import VERDICT
-    nb, t = read(path), time.time()
-    want = 'not done yet' if learner else 'right'
-    rel = path.relative_to(root)
-    code = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code']
-    problems, seconds = [], {}
-    with nbrun.client(nb, path, timeout, allow_errors=True) as client:
+def run_pair(edition, source, root, timeout=600):
+    """Execute the learner's edition `edition` in a fresh kernel (tools/nbrun.py's), each code cell twice in a row (a
+    learner pressing Shift-Enter twice); then, in the same kernel after `%reset -f` (every name the edition defined is
+    gone; imported modules stay loaded, as in any kernel) and a `%cd` to its folder, the source `source` the same way.
+    One kernel for the two saves a kernel's start and its imports of torch and fastai. Return, for each of the two,
+    (seconds, number of checks, problems, (slowest cell, its seconds))."""
+    import nbformat, nbrun        # tools/ is on sys.path: this file's own folder, or put there by the caller
+    scratch = nbformat.v4.new_notebook()         # every execution is appended here; the client keeps outputs by index
+    results, t = [], time.time()
+    with nbrun.client(scratch, edition, timeout, allow_errors=True) as client:
         try:
             with client.setup_kernel(stderr=client.kernel_log):
-                for i in code:
-                    t_cell = time.time()
-                    client.execute_cell(nb.cells[i], i)
-                    seconds[i] = time.time() - t_cell
-                    twin = copy.deepcopy(nb.cells[i])
-                    nb.cells.append(twin)
-                    client.execute_cell(twin, len(nb.cells) - 1)
-                    if shown(twin) != shown(nb.cells[i]):
-                        problems.append(f"{rel}: cell {i} shows something else when run a second time: "
-                                        f"{shown(nb.cells[i])[:200]!r} then {shown(twin)[:200]!r}")
+                for path, learner in ((edition, True), (source, False)):
+                    if not learner:
+                        switch = _execute(client, nbformat.v4.new_code_cell(
+                            f"%reset -f\n%cd {str(Path(path).parent.resolve())!r}"))
+                        if errors(switch): raise RuntimeError(f"%reset and %cd failed: {shown(switch)}")
+                    results.append(_run_cells(client, path, read(path), learner, root))
         except Exception as e:
             tail = ' | '.join(nbrun.log_tail(client, 3))
-            return time.time() - t, 0, [f"{rel}: the kernel failed: {type(e).__name__}: {e} {tail}".strip()], (None, 0)
-    del nb.cells[len(nb.cells) - len(code):]
+            rel = Path((edition, source)[len(results)]).relative_to(root)
+            results.append((time.time() - t, 0, [f"{rel}: the kernel failed: {type(e).__name__}: {e} {tail}".strip()], (None, 0)))
+    if len(results) == 1: results.append((0, 0, [f"{Path(source).relative_to(root)}: not run (its learner's edition failed)"], (None, 0)))
+    return results
+
+
+def _execute(client, cell):
+    client.nb.cells.append(cell)
+    client.execute_cell(cell, len(client.nb.cells) - 1)
+    return cell
+
+
+def _run_cells(client, path, nb, learner, root):
+    "Run the code cells of `nb` (read from `path`) in `client`'s kernel, each twice, and judge what they showed."
+    from mnist_linear.checks import VERDICT
+    want = 'not done yet' if learner else 'right'
+    rel = Path(path).relative_to(root)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code']
+    problems, seconds, t = [], {}, time.time()
+    for i in code:
+        t_cell = time.time()
+        _execute(client, nb.cells[i])
+        seconds[i] = time.time() - t_cell
+        twin = _execute(client, copy.deepcopy(nb.cells[i]))
+        if shown(twin) != shown(nb.cells[i]):
+            problems.append(f"{rel}: cell {i} shows something else when run a second time: "
+                            f"{shown(nb.cells[i])[:200]!r} then {shown(twin)[:200]!r}")
     n, calls = 0, check_cells(nb)
     if not calls: problems.append(f"{rel}: no check cell")
     for i in code:
@@ -242,12 +262,13 @@ def run_all(root, workers):
     os.environ.setdefault('OMP_NUM_THREADS', '1')
     # As a learner runs them: under nbgrader's variable a check that is not right raises (tests/test_grading.py).
     os.environ.pop('NBGRADER_EXECUTION', None)
-    jobs = [(p, learner) for src, dst in pairs(root) for p, learner in ((src, False), (dst, True))]
-    missing = [str(p.relative_to(root)) for p, _ in jobs if not p.exists()]
+    both = pairs(root)
+    missing = [str(dst.relative_to(root)) for _, dst in both if not dst.exists()]
     if missing: raise Problem(f"missing learner's editions: {', '.join(missing)} (run python tools/exercises.py)")
     t0, problems = time.time(), []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(lambda job: run_one(job[0], job[1], root), jobs))
+        results = [r for rs in pool.map(lambda pair: run_pair(pair[1], pair[0], root), both) for r in rs]
+    jobs = [(p, learner) for src, dst in both for p, learner in ((dst, True), (src, False))]
     for (p, learner), (secs, n, probs, (slow, slow_s)) in zip(jobs, results):
         want = 'not done yet' if learner else 'right'
         print(f"{str(p.relative_to(root)):46} {n:2} checks {want + ' ' if not probs else 'FAILED '}"

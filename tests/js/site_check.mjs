@@ -37,11 +37,15 @@ const pages = fs.readdirSync(root, { recursive: true }).filter((f) => f.endsWith
 const ids = {};
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // One tab visits every page in turn (a new tab per page costs more than the visit). Each page's requests and errors
+  // are recorded from its navigation until the next one begins.
+  const page = await context.newPage();
+  let r = null;
+  page.on('request', (q) => { if (r) r.requests.push(q.url()); });
+  page.on('pageerror', (e) => { if (r) r.errors.push(String(e)); });
   for (const name of pages) {
-    const page = await context.newPage();
-    const r = { requests: [], errors: [], violations: [], links: [], sideways: null };
-    page.on('request', (q) => r.requests.push(q.url()));
-    page.on('pageerror', (e) => r.errors.push(String(e)));
+    r = { requests: [], errors: [], violations: [], links: [], sideways: null };
+    await page.setViewportSize({ width: 1280, height: 900 });
     await page.goto('file://' + path.join(root, name));
     ids[name] = await page.evaluate(() => [...document.querySelectorAll('[id]')].map((e) => e.id));
     r.links = await page.evaluate(() => [...document.querySelectorAll('a[href]')].map((a) => a.getAttribute('href')));
@@ -52,8 +56,10 @@ try {
     r.sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     if (job.shots && name.endsWith('05_neural_net.html')) await page.screenshot({ path: `${job.shots}/phone-05.png` });
     out.pages[name] = r;
-    await page.close();
+    await page.goto('about:blank');                 // the page's own requests and errors end here
   }
+  r = null;
+  await page.close();
   out.ids = ids;
   // the palette: one code cell of the longest lesson page, holding one span of every token class seen on any page
   const tokens = [...new Set(Object.values(out.pages).flatMap((r) => r.tokens))].sort();
@@ -72,11 +78,11 @@ try {
     out.palette.violations.push(...v.map(brief(scheme)));
   }
   await pal.close();
-  const page = await context.newPage();
-  await page.goto('file://' + path.join(root, job.search_page));
-  await page.fill('#site-q', job.search);
-  await page.waitForTimeout(200);
-  out.search = await page.evaluate(() => [...document.querySelectorAll('#site-results a')].map((a) => a.getAttribute('href')));
+  const search = await context.newPage();
+  await search.goto('file://' + path.join(root, job.search_page));
+  await search.fill('#site-q', job.search);
+  await search.waitForTimeout(200);
+  out.search = await search.evaluate(() => [...document.querySelectorAll('#site-results a')].map((a) => a.getAttribute('href')));
 } finally {
   await browser.close();
 }
