@@ -181,15 +181,6 @@ def test_every_lesson_has_a_measured_run_time():
     assert rec['yardstick_import_torch_s'] > 0 and rec['machine']
 
 
-def test_the_package_needs_none_of_the_instructor_tools_libraries():
-    "Every module of `mnist_linear` imports, in a fresh process, without loading nbformat, nbconvert, mistune or jupyter_core."
-    code = ('import importlib, pkgutil, sys, mnist_linear\n'
-            'for m in pkgutil.iter_modules(mnist_linear.__path__): importlib.import_module("mnist_linear." + m.name)\n'
-            'print(sorted({m.split(".")[0] for m in sys.modules} & {"nbformat", "nbconvert", "mistune", "jupyter_core"}))')
-    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=ROOT, timeout=120)
-    assert r.returncode == 0 and r.stdout.splitlines()[-1] == '[]', r.stdout + r.stderr[-2000:]
-
-
 def test_bad_input_gets_one_line_and_writes_nothing(tmp_path):
     (tmp_path/'a_file').write_text('not a folder')
     for argv, words in [(['--bogus'], 'unrecognized arguments'),
