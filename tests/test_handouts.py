@@ -96,7 +96,7 @@ def handouts(repo_handouts): return repo_handouts
 def test_every_lesson_has_a_handout_and_the_index_links_them_in_order(handouts):
     dest, pages = handouts
     names = [p.stem for p in lessons(ROOT/'nbs')]
-    site_files = ['site.css', 'site.js', 'search-index.js', 'clean', 'exercises']     # the site's own, and the lessons' notebooks
+    site_files = ['lab.css', 'site.css', 'site.js', 'search-index.js', 'clean', 'exercises']     # the site's own, and the lessons' notebooks
     assert sorted(p.name for p in dest.iterdir()) == sorted(['index.html'] + [f'{n}.html' for n in names] + site_files)
     index = (dest/'index.html').read_text()
     main = index[index.index('<main'):index.index('</main>')]                     # the sidebar lists them too
@@ -116,6 +116,8 @@ def test_handout_is_self_contained_and_true_to_its_lesson(handouts, lesson):
     assert '<script src="http' not in page and '<link href="http' not in page
     assert not re.search(r'<(script|link|img)\b[^>]*(src|href)="(https?:)?//', page)
     assert f'mnist-linear {mnist_linear.__version__}' in page
+    head = page[:page.index('</head>')]
+    assert head.count('<link rel="stylesheet" href="lab.css">') == 1 and '<style' not in head     # the lab styles once, in lab.css
     plots = any('image/png' in o.get('data', {}) for c in nb.cells if c.cell_type == 'code' for o in c.outputs)
     if plots: assert 'data:image/png;base64' in page
     # no hidden-cell source: every line of a hidden cell that no visible cell shares is absent

@@ -19,6 +19,8 @@ The site is a folder a static host serves as it is: relative links only, nothing
   to 30, the sections whose heading or text contains every word typed (two letters or more).
 - Layout, dark mode (the system's setting, JupyterLab's own dark colours, figures on white; print is never dark) and
   print live in site.css, read at build time like site.js; the dark theme is copied in from nbconvert's lab template.
+- The lab template's own styles, the same 260 KB in every page, go once into lab.css, which each page links where they
+  stood (a phone fetches them once, not once a page).
 tests/test_site.py checks the site in headless Chromium (links, requests, axe-core, phone width, search).
 """
 import html, json, re, shutil
@@ -225,18 +227,38 @@ def _lesson_files(p, dest):
             files.append((f'{label} ({folder}/{src.name})', f'{folder}/{src.name}'))
     return files
 
+_HEAD_STYLE = re.compile(r'<style[^>]*>.*?</style>', re.S)
+_STYLE_TAGS = re.compile(r'^<style[^>]*>|</style>$')
+
+def _shared_styles(pages):
+    "The `<style>` blocks that open the `<head>` of every page, in order: the lab template writes the same ones (about 260 KB) into each."
+    shared = []
+    for blocks in zip(*(_HEAD_STYLE.findall(p[:p.index('</head>')]) for p in pages)):
+        if len(set(blocks)) != 1: break
+        shared.append(blocks[0])
+    return shared
+
+def _link_styles(page, shared):
+    "`page` with the shared `<style>` blocks replaced by one link to lab.css, where the first of them stood: the same rules in the same order."
+    for i, block in enumerate(shared): page = page.replace(block, '<link rel="stylesheet" href="lab.css">' if i == 0 else '', 1)
+    return page
+
 def build_handouts(nbs_path='nbs', dest='_handouts'):
     """Write the course's site into `dest`: one page per lesson, `index.html`, the lessons' exercise notebooks and student
     copies, and the site's style, script and search index; return the pages written."""
     dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
     entries, written, index = _entries(nbs_path), [], []
+    pages = {}
     for p in lessons(nbs_path):
         nb = nbformat.read(p, as_version=4)
         body = handout_html(nb, lesson_title(nb) or p.stem, f"{_footer()} ({p.name}).")
         title = lesson_title(nb) or p.stem
         index += [dict(u=f'{p.stem}.html#{i}', p=title, h=h, t=t) for lvl, i, h, t in page_sections(body)]
-        out = dest/f'{p.stem}.html'
-        out.write_text(site_page(body, p.stem, entries, _lesson_files(p, dest)))
+        pages[dest/f'{p.stem}.html'] = site_page(body, p.stem, entries, _lesson_files(p, dest))
+    shared = _shared_styles(list(pages.values()))
+    (dest/'lab.css').write_text(''.join(_STYLE_TAGS.sub('', b) for b in shared))
+    for out, page in pages.items():
+        out.write_text(_link_styles(page, shared))
         written.append(out)
     (dest/'index.html').write_text(handouts_index(nbs_path))
     (dest/'site.css').write_text(site_css())
