@@ -9,9 +9,10 @@ from mnist_linear.files import get_mnist_sample
 
 
 # The pipeline runs the tests in two processes, a file at a time (`--dist loadfile`), handing out the files in the order
-# they are collected (`--no-loadscope-reorder`: pytest-xdist would otherwise hand out the files with the most tests first). Taken alphabetically, a long file that comes late runs alone at the end while the other process
-# waits. Longest first, the two finish together: these files took 9 s to 60 s each (`--durations=0`, summed per file,
-# on the 2-core machine); the others follow in their usual order.
+# they are collected (`--no-loadscope-reorder`: pytest-xdist would otherwise hand out the files with the most tests
+# first). Taken alphabetically, a long file that comes late runs alone at the end while the other process waits.
+# Longest first, the two finish together: these files took 9 s to 60 s each (`--durations=0`, summed per file, on the
+# 2-core machine); the others follow in their usual order.
 LONGEST_FIRST = ['test_classroom.py', 'test_exercises_run.py', 'test_site.py', 'test_grading.py', 'test_cli.py', 'test_mistakes.py',
                  'test_handouts.py', 'test_checks.py', 'test_check_outputs.py', 'test_files.py']
 

@@ -49,12 +49,12 @@ REPORT = f"""
 import importlib, importlib.metadata as md, json, sys
 for m in {PACKAGE!r}: importlib.import_module('mnist_linear.' + m)
 tooling = sorted(t for t in {TOOLING!r} if t in sys.modules)
-for m in {notebook_imports(LEARNER_NOTEBOOKS)!r}: importlib.import_module(m)
+imported = [importlib.import_module(m).__name__ for m in {notebook_imports(LEARNER_NOTEBOOKS)!r}]
 def installed(t):
     try: md.version(t); return True
     except md.PackageNotFoundError: return False
 import jupyterlab, ipywidgets, anywidget
-print(json.dumps(dict(tooling=tooling, imported=True, tools=[t for t in {TOOLS_NOT_FOR_LEARNERS!r} if installed(t)],
+print(json.dumps(dict(tooling=tooling, imported=imported, tools=[t for t in {TOOLS_NOT_FOR_LEARNERS!r} if installed(t)],
                       ipywidgets=ipywidgets.__version__)))
 """
 
@@ -66,7 +66,7 @@ def report(): return json.loads(learner(REPORT))
 def test_learner_env_runs_what_the_lessons_import(report):
     mods = notebook_imports(LEARNER_NOTEBOOKS)
     assert 'mnist_linear.checks' in mods and 'fastai.vision.all' in mods, mods   # the scan reads the notebooks
-    assert report['imported']                                                    # every one imported, or learner() failed
+    assert report['imported'] == mods                                            # each one, in the learner's environment
 
 
 def test_learner_env_has_no_instructor_or_maintainer_tools(report):

@@ -1,7 +1,8 @@
 """Every exercise notebook runs as a learner runs it (what `python tools/exercises.py --run` does, one test per lesson:
 its learner's edition in a fresh kernel, then its source in the same kernel after `%reset -f`): each learner's edition
 prints "not done yet" for every check and raises nothing but NotImplementedError; each source, with its solutions,
-prints "right" for every check, its hidden tests included; every cell shows the same thing when run twice. The pipeline runs these here, in pytest's pool beside the other tests, instead of in a stage of their own.
+prints "right" for every check, its hidden tests included; every cell shows the same thing when run twice. The
+pipeline runs these here, in pytest's pool beside the other tests, instead of in a stage of their own.
 tools/exercises.py's docstring says exactly what passes."""
 import os, sys
 from pathlib import Path
