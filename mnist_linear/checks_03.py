@@ -12,7 +12,8 @@ from contextlib import redirect_stdout
 
 import torch
 from fastai.torch_core import set_seed
-from .training import TensorDL, make_linear1, mnist_dls, validate_epoch_dl
+from .files import TensorDL
+from .training import make_linear1, mnist_dls, validate_epoch_dl
 from .training import batch_accuracy as _ref_accuracy, calc_grad as _ref_calc_grad
 from .training import init_params as _ref_init, mnist_loss as _ref_loss
 from .checks import (VERDICT, _Decoy, _DecoyLoader, _Raised, _Wrong, _brief, _call, _data, _decoy_fn,

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 from fastai.torch_core import set_seed
-from .training import TensorDL, mnist_dls, validate_epoch_dl
+from .files import TensorDL
+from .training import mnist_dls, validate_epoch_dl
 from .training import batch_accuracy as _ref_accuracy, calc_grad as _ref_calc_grad
 from .training import mnist_loss as _ref_loss
 from .optim import BasicOptim as _RefOptim

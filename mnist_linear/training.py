@@ -4,13 +4,13 @@
 
 # %% auto #0
 __all__ = ['init_params', 'make_linear1', 'mnist_loss', 'calc_grad', 'train_epoch_dl', 'batch_accuracy', 'validate_epoch_dl',
-           'TensorDL', 'mnist_dls', 'train_linear']
+           'mnist_dls', 'train_linear']
 
 # %% ../nbs/03_sgd.ipynb #cc2f643f
 import torch
-from fastai.data.load import DataLoader
 from fastai.torch_core import set_seed
 from .data import mnist_3s_7s
+from .files import TensorDL
 
 # %% ../nbs/03_sgd.ipynb #9f692c82
 def init_params(size, std=1.):
@@ -58,16 +58,6 @@ def validate_epoch_dl(model, valid_dl):
     return round(torch.stack(accs).mean().item(), 4)
 
 # %% ../nbs/03_sgd.ipynb #98da573c
-class TensorDL(DataLoader):
-    "Batches `(x[idx], y[idx])` in exactly the order `DataLoader(list(zip(x, y)), **kwargs)` would give."
-    def __init__(self, x, y, **kwargs):
-        self.x, self.y = x, y
-        super().__init__(range(len(x)), **kwargs)
-    def create_batches(self, samps):
-        idxs = torch.tensor(list(samps), dtype=torch.long)
-        n = len(idxs)//self.bs*self.bs if self.drop_last else len(idxs)
-        for i in range(0, n, self.bs): yield self.x[idxs[i:i+self.bs]], self.y[idxs[i:i+self.bs]]
-
 def mnist_dls(data, bs=256):
     "The training loader (shuffled) and validation loader (in order) for `data`, in that creation order."
     return (TensorDL(data.train_x, data.train_y, bs=bs, shuffle=True),

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import anywidget, traitlets
 import mnist_linear
-from .drawing import mnist_input, naive_input
+from .strokes import mnist_input
+from .drawing import naive_input
 
 # %% ../nbs/94_widget.ipynb #c6313499
 JS_PATH = Path(mnist_linear.__file__).parent/'js'/'draw_digit.js'

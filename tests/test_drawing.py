@@ -1,5 +1,5 @@
-"""Lesson 07 (nbs/07_draw_a_digit.ipynb) and its pad (appendix 94): the preprocessing, the widget's Python side,
-the pad's JavaScript against Python in Node, and the handout page drawn on in headless Chromium.
+"""Lesson 07 (nbs/07_draw_a_digit.ipynb), its preprocessing (appendix 91) and its pad (appendix 94): the preprocessing,
+the widget's Python side, the pad's JavaScript against Python in Node, and the handout page drawn on in headless Chromium.
 
 The JavaScript tests need Node (on every machine of this project) and, for the page, Debian's Chromium and
 the npm package playwright-core (`.ci/run` installs both: `apt-get install chromium`, `npm ci`). Where one is
@@ -8,7 +8,8 @@ import json, math, os, re, subprocess
 from pathlib import Path
 
 import nbformat, pytest, torch
-from mnist_linear.drawing import mnist_input, naive_input, moved, rasterize, strokes_from_image, coverage
+from mnist_linear.drawing import naive_input
+from mnist_linear.strokes import mnist_input, moved, rasterize, strokes_from_image, coverage
 from mnist_linear.training import train_linear
 from mnist_linear.widget import DrawDigit, pad_data, page_html
 from conftest import browser_tools

@@ -1,4 +1,4 @@
-"Tests of `mnist_linear.training`: the 20-epoch replay against a golden list, and the pieces of the SGD loop."
+"Tests of `mnist_linear.training`: the 20-epoch replay against a golden list, and the pieces of the SGD loop (with `TensorDL`, the loader `mnist_dls` takes from `mnist_linear.files`)."
 import json, math, re
 from pathlib import Path
 
@@ -7,7 +7,8 @@ import torch
 from fastai.data.load import DataLoader
 from fastai.torch_core import set_seed
 
-from mnist_linear.training import (TensorDL, batch_accuracy, calc_grad, init_params, make_linear1, mnist_dls, mnist_loss,
+from mnist_linear.files import TensorDL
+from mnist_linear.training import (batch_accuracy, calc_grad, init_params, make_linear1, mnist_dls, mnist_loss,
                                    train_epoch_dl, train_linear, validate_epoch_dl)
 
 ROOT = Path(__file__).parent.parent

@@ -5,7 +5,7 @@
 //   - the anywidget in Jupyter: mnist_linear/widget.py reads it as the widget's `_esm` (`render` below);
 //   - the lesson's handout page: mnist_linear/widget.py inlines it in the page and calls `mount`;
 //   - the Node tests (tests/js/draw_digit.test.mjs), which import the pure functions.
-// Every step follows mnist_linear/drawing.py in float64, so that both turn the same strokes into the same 28x28
+// Every step follows mnist_linear/strokes.py (appendix 91) in float64, so that both turn the same strokes into the same 28x28
 // input up to rounding (tests/test_drawing.py compares them: 1e-6 on inputs, 1e-5 on probabilities).
 // This file must hold no web address: the handout builder removes inline module scripts that contain one.
 
