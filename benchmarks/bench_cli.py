@@ -43,7 +43,7 @@ rows = []
 if model == 'linear':
     _, (w, b) = train_linear(data=data, cb=lambda *r: rows.append(r)); state = {'weights': w.detach(), 'bias': b.detach()}
 else:
-    accs = train_net(data=data); rows = [(i, 0., a) for i, a in enumerate(accs)]; state = {}
+    accs, _ = train_net(data=data); rows = [(i, 0., a) for i, a in enumerate(accs)]; state = {}
 t['training'] = time.perf_counter() - t0; t0 = time.perf_counter()
 torch.save(state, out/'model.pt')
 plot_curves(rows, out/'curves.png', model)

@@ -97,7 +97,6 @@ def _net_callback(log):
         def after_epoch(self):
             loss, _, acc = self.recorder.values[-1]
             log(self.epoch, float(loss), float(acc))
-        def after_fit(self): self.trained = self.learn.model   # fastai detaches `learn` from added callbacks after fit
     return _Report()
 
 # %% ../nbs/90_cli.ipynb #462e20e5
@@ -175,14 +174,9 @@ def train(args, t0=None):
             state = {'weights': weights.detach(), 'bias': bias.detach()}
         else:
             from mnist_linear.net import train_net   # imports fastai's Learner: only when needed
-            report = _net_callback(log)
-            train_net(epochs=epochs, lr=lr, seed=args.seed, data=data, bs=args.bs, cbs=[report])
-            state = report.trained.state_dict()
-    except NonFiniteLoss as e:
-        log.close()
-        print(f"mnist-linear: training stopped: {e}; the history so far is in {out/'history.csv'}. "
-              "Try a smaller --lr.", file=sys.stderr)
-        return 1
+            _, net = train_net(epochs=epochs, lr=lr, seed=args.seed, data=data, bs=args.bs, cbs=[_net_callback(log)])
+            state = net.state_dict()
+    except NonFiniteLoss as e: return _stopped(log, out, e)
     log.close()
     torch.save(state, out/'model.pt')
     plot_curves(log.rows, out/'curves.png', f"{args.model}, lr {lr}, batch size {args.bs}, seed {args.seed}")
@@ -216,7 +210,7 @@ def train_all(args, epochs, lr, out, t0):
     plot_curves(log.rows, out/'curves.png', f"linear, all ten digits, lr {lr}, batch size {args.bs}, seed {args.seed}")
     plot_templates(weights, out/'templates.png')
     with torch.no_grad(): preds = (data.valid_x@weights + bias).argmax(dim=1)
-    confusion = torch.zeros(10, 10, dtype=torch.long).index_put_((data.valid_y, preds), torch.ones_like(preds), accumulate=True)
+    confusion = torch.bincount(10*data.valid_y + preds, minlength=100).view(10, 10)   # lesson 06's count
     plot_confusion(confusion, out/'confusion.png')
     print(f"linear, all ten digits: final validation accuracy {log.rows[-1][2]:.4f} after {epochs} epochs; "
           f"wall time {time.perf_counter()-t0:.1f}s; wrote {out}/")

@@ -10,7 +10,6 @@ import functools
 from typing import NamedTuple
 
 import torch
-from fastai.callback.core import Callback
 from .data import mnist_3s_7s
 from .training import train_linear
 from .net import train_net
@@ -18,10 +17,6 @@ from .digits import train_all_digits
 from .strokes import GRID, SIDE, rasterize
 
 # %% ../nbs/07_draw_a_digit.ipynb #05ded0b0
-class _KeepModel(Callback):
-    "Keeps the `Learner`'s model when `fit` ends."
-    def after_fit(self): self.kept = self.learn.model
-
 class CourseModels(NamedTuple):
     linear: tuple    # lesson 03: (weights (784, 1), bias (1,)) after 21 epochs, 3 vs 7
     net: torch.nn.Module  # lesson 05: the two-layer net, 3 vs 7
@@ -33,11 +28,10 @@ def course_models() -> CourseModels:
     "Lessons 03, 05 and 06's models, trained again with their seeds and settings; cached, so later calls cost nothing."
     data = mnist_3s_7s()
     accs, linear = train_linear(epochs=21, data=data)
-    keep = _KeepModel()
-    net_accs = train_net(data=data, cbs=[keep])
+    net_accs, net = train_net(data=data)
     digit_accs, digits = train_all_digits(epochs=10)
     for t in (*linear, *digits): t.requires_grad_(False)
-    net = keep.kept.eval().requires_grad_(False)
+    net = net.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
 # %% ../nbs/07_draw_a_digit.ipynb #c5b9b738

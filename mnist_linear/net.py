@@ -17,9 +17,9 @@ def make_simple_net(n_hidden=30) -> nn.Module:
     return nn.Sequential(nn.Linear(28*28, n_hidden), nn.ReLU(), nn.Linear(n_hidden, 1))
 
 def train_net(epochs=40, lr=0.1, seed=42, data=None, bs=256, cbs=None):
-    "Seed, build `make_simple_net()` and its `Learner`, fit quietly (with extra callbacks `cbs`); return the accuracy after each epoch."
+    "Seed, build `make_simple_net()` and its `Learner`, fit quietly (with extra callbacks `cbs`); return (accuracy after each epoch, trained net)."
     data = data if data is not None else mnist_3s_7s()
     set_seed(seed)
     learn = mnist_learner(make_simple_net(), data, bs=bs)
     with learn.no_bar(), learn.no_logging(): learn.fit(epochs, lr, cbs=cbs)
-    return [v[2] for v in learn.recorder.values]
+    return [v[2] for v in learn.recorder.values], learn.model
