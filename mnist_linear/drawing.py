@@ -30,7 +30,7 @@ def course_models() -> CourseModels:
     accs, linear = train_linear(epochs=21, data=data)
     net_accs, net = train_net(data=data)
     digit_accs, digits = train_all_digits(epochs=10)
-    for t in (*linear, *digits): t.requires_grad_(False)
+    for t in (*linear, *digits): t.requires_grad_(False)   # from here on the models are used, never trained
     net = net.eval().requires_grad_(False)
     return CourseModels(linear, net, digits, dict(linear=accs[-1], net=round(net_accs[-1], 4), digits=digit_accs[-1]))
 
