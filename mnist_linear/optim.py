@@ -8,7 +8,7 @@ __all__ = ['BasicOptim', 'train_epoch_opt', 'train_model_opt', 'mnist_learner']
 # %% ../nbs/04_optimizer.ipynb #76e51ce7
 import torch
 from torch import nn
-from fastai.callback.progress import ProgressCallback
+from fastai.callback.progress import ProgressCallback   # importing it gives every Learner its progress bar
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.optimizer import SGD

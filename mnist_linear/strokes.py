@@ -82,10 +82,12 @@ def preparation_steps(strokes):
     box = coverage(BOX, h, s, (BOX-h*s)/2) @ crop @ coverage(BOX, w, s, (BOX-w*s)/2).T   # 2. into 20x20
     box = box/box.max()                                                          # 3. darkest pixel 1
     idx = torch.arange(BOX, dtype=torch.float64)
-    start, centre = (SIDE-BOX)//2, (SIDE-1)/2
+    start, centre = (SIDE-BOX)//2, SIDE/2                   # MNIST's centre of mass: pixel (14, 14)
     cy = start + (box.sum(1)*idx).sum().item()/box.sum().item()                  # 4. centre of mass ...
     cx = start + (box.sum(0)*idx).sum().item()/box.sum().item()
-    top, left = start + math.floor(centre-cy+0.5), start + math.floor(centre-cx+0.5)   # ... moved to the centre
+    # ... moved to the centre, to the nearest pixel; a symmetric digit lies exactly halfway, and the 1e-9 rounds that
+    # tie up here and in the pad's JavaScript alike, whatever the last bit of their sums
+    top, left = start + math.floor(centre-cy+0.5+1e-9), start + math.floor(centre-cx+0.5+1e-9)
     out = torch.zeros(SIDE+2*BOX, SIDE+2*BOX, dtype=torch.float64)               # room for a box pushed past an edge
     out[BOX+top:BOX+top+BOX, BOX+left:BOX+left+BOX] = box
     return dict(ink=ink, bbox=(rows[0].item(), rows[-1].item(), cols[0].item(), cols[-1].item()), box=box, centred=out[BOX:BOX+SIDE, BOX:BOX+SIDE])

@@ -84,9 +84,10 @@ export function mnistInput(strokes) {
   for (let i = 0; i < BOX; i++) for (let j = 0; j < BOX; j++) {
     const v = box[i * BOX + j] / peak; box[i * BOX + j] = v; mass += v; my += i * v; mx += j * v;
   }
-  const start = (SIDE - BOX) / 2, centre = (SIDE - 1) / 2;
-  const top = start + Math.floor(centre - (start + my / mass) + 0.5);
-  const left = start + Math.floor(centre - (start + mx / mass) + 0.5);
+  const start = (SIDE - BOX) / 2, centre = SIDE / 2;   // MNIST's centre of mass: pixel (14, 14)
+  // to the nearest pixel; a symmetric digit lies exactly halfway, and the 1e-9 rounds that tie up here and in Python alike
+  const top = start + Math.floor(centre - (start + my / mass) + 0.5 + 1e-9);
+  const left = start + Math.floor(centre - (start + mx / mass) + 0.5 + 1e-9);
   const out = new Float64Array(SIDE * SIDE);
   for (let i = 0; i < BOX; i++) for (let j = 0; j < BOX; j++) {
     const y = top + i, x = left + j;
