@@ -268,8 +268,8 @@ def check_mse(mse, seed):
     mean = "finish with `.mean()`: `((preds-targets)**2).mean()`."
     _verify(mse, (preds, y), _ref_mse(leaf, y), f"predictions {_brief(p0)} and targets {_brief(y)}",
             through={'preds': leaf}, mistakes=[
-        (d.pow(2).mean().sqrt(), "that is the square root of the mean squared error (the book's `mse` ends in "
-                                 "`.sqrt()`). The lesson keeps the plain mean of the squares."),
+        (d.pow(2).mean().sqrt(), "that is the square root of the mean squared error (some old copies of the "
+                                 "book's notebook had it). The lesson keeps the plain mean of the squares."),
         (d.abs().mean(), "that is the mean absolute difference: square the differences instead, `**2`."),
         (d.pow(2).sum(), "that is the sum of the squares: take their mean, `.mean()`."),
         (d.mean()**2, "square each difference first, then take the mean: `((preds-targets)**2).mean()`."),
