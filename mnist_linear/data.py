@@ -30,7 +30,7 @@ def mnist_3s_7s(path=None) -> MnistData:
     path = Path(path) if path is not None else get_mnist_sample()
     xy = []
     for split in ('train', 'valid'):
-        threes, sevens = read_digit_pixels(path, split, 3), read_digit_pixels(path, split, 7)
-        xy += [pixels_to_tensor(threes, sevens).view(-1, 28*28),                # one row per image, the 3s first
-               torch.tensor([1]*len(threes) + [0]*len(sevens)).unsqueeze(1)]   # 1 for a 3, 0 for a 7
+        px3, px7 = read_digit_pixels(path, split, 3), read_digit_pixels(path, split, 7)
+        xy += [pixels_to_tensor(px3, px7).view(-1, 28*28),                # one row per image, the 3s first
+               torch.tensor([1]*len(px3) + [0]*len(px7)).unsqueeze(1)]   # 1 for a 3, 0 for a 7
     return MnistData(*xy)

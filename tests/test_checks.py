@@ -589,8 +589,8 @@ def test_rollercoaster_data_is_lesson_02s():
     "The check's rollercoaster is the lesson's: the same first loss and one step, as lesson 02 printed them."
     nb = json.loads((ROOT/'nbs'/'02_gradients.ipynb').read_text())
     printed = '\n'.join(''.join(o.get('text', '')) for c in nb['cells'] if c['cell_type'] == 'code' for o in c['outputs'])
-    m = re.search(r'loss before the step ([\d.]+), after it ([\d.]+)', printed)
-    assert m, "lesson 02 no longer prints the loss before and after one step"
+    m = re.search(r'after  0 steps: loss +([\d.]+)\nafter  1 steps: loss +([\d.]+)', printed)
+    assert m, "lesson 02 no longer prints the loss before and after its first step"
     t, speed = rollercoaster_data()
     params = checks_00_02._params0().requires_grad_()
     before = checks_00_02._ref_step(params, 1e-5, t, speed)
