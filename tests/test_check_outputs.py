@@ -80,6 +80,8 @@ def bad(tmp_path_factory):
         css=notebook(d/'css.ipynb', [(CSS_ONCE, html('<td>0.97</td>'))]),
         tol=notebook(d/'tol.ipynb', TOLERANCE_CELLS),
         once=notebook(d/'once.ipynb', ONCE_CELLS),
+        noisy=notebook(d/'noisy.ipynb', [(TO_KERNEL_LOG % 'shutdown noise' + '\n1/0', [])]),
+        dies=notebook(d/'dies.ipynb', [(TO_KERNEL_LOG % 'dying now' + '\nos._exit(1)', [])]),
     )
     # the project's own patterns, and a tolerance for the cells of tol.ipynb that start '# the net'
     cfg = d/'sanitize.cfg'
@@ -137,6 +139,22 @@ def test_a_stale_output_fails(bad):
     ps = problems_of(r.stdout, nbs['stale'])
     assert len(ps) == 1 and ps[0].startswith(f"{nbs['stale']}, cell 0 ('1+1'): committed outputs differ")
     assert '-3' in ps[0] and '+2' in ps[0]
+
+
+# Writes a line to the kernel process's own stderr, the log file nbrun gives it: fd 2, or, where ipykernel captures
+# fd 2 for the notebook (not under pytest, whose variables the kernel inherits here), the copy it keeps of the original.
+TO_KERNEL_LOG = "import os, sys\nos.write(getattr(sys.stderr, '_original_stdstream_copy', 2), b'%s\\n')"
+
+
+def test_the_kernels_own_stderr_is_shown_when_the_kernel_dies_and_only_then(bad):
+    r, nbs = bad
+    assert "the kernel died" in problems_of(r.stdout, nbs['dies'])[0]
+    assert f"{nbs['dies']}: the kernel's stderr ended with:\n    dying now" in r.stdout
+    # a cell that merely raises: one problem, and whatever the kernel's log holds (at shutdown, now and then a
+    # ZMQError) is not another
+    ps = problems_of(r.stdout, nbs['noisy'])
+    assert len(ps) == 1 and 'ZeroDivisionError' in ps[0], ps
+    assert f"{nbs['noisy']}: the kernel's stderr" not in r.stdout
 
 
 def test_a_cell_that_raises_fails_and_stops_the_notebook(bad):

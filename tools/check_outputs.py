@@ -51,7 +51,8 @@ other files in clean/ (the handouts appendix did, and moved to tools/site/); no 
 
 The lessons start from the last to the first (later lessons train longer), so the longest run
 does not start last. A kernel's own stderr (not its cells' streams) is kept out of the report
-unless the kernel fails. Kernels are started by tools/nbrun.py, the runner every tool shares.
+unless the kernel itself fails (dies, hangs or will not start); after a cell that merely raises it
+holds at most the noise of the kernel's shutdown. Kernels are started by tools/nbrun.py, the runner every tool shares.
 
 Usage: python tools/check_outputs.py NOTEBOOK_OR_FOLDER... [--derived clean] [--workers 2]
                                      [--slow 5] [--sanitize tools/output_sanitize.cfg]
@@ -192,6 +193,7 @@ class Result:
         self.path, self.code_cells, self.skipped = path, 0, 0
         self.first_run_s = self.total_s = 0.0
         self.slow, self.found, self.failed_to_run = [], [], False
+        self.kernel_failed = False    # the kernel itself died, hung or would not start: its own stderr is worth showing
         self.once = []     # (cell, first line): cells marked `#| check: run once`
         self.within = []   # (cell, first line, largest difference, tolerance, section): numbers let through
 
@@ -256,6 +258,7 @@ class Checker(nbrun.Client):
                 except Exception as e:
                     res.problem((0, i, 0), i, src, f"raises on the first run (top to bottom): {nbrun.error_text(e)}", traceback_tail(e))
                     res.failed_to_run = True
+                    res.kernel_failed = isinstance(e, (DeadKernelError, CellTimeoutError))
                     break
                 finally:
                     dt = time.monotonic() - t
@@ -267,7 +270,7 @@ class Checker(nbrun.Client):
                 try: await self.async_execute_cell(work.cells[j], j, execution_count=self.code_cells_executed + 1)
                 except Exception as e:
                     res.problem((0, i, 1), i, src, f"run twice: the second run raises {nbrun.error_text(e)}", traceback_tail(e, 6))
-                    if isinstance(e, (DeadKernelError, CellTimeoutError)): res.failed_to_run = True; break
+                    if isinstance(e, (DeadKernelError, CellTimeoutError)): res.failed_to_run = res.kernel_failed = True; break
                     continue
                 self.share_display_ids(j, i)
                 a, b = cleaned([work.cells[i].outputs, work.cells[j].outputs])
@@ -330,8 +333,10 @@ async def check_notebook(path, patterns, args, compare=True, twice=True, reverse
                                 reverse and not args.first_run_only, args.slow, save=args.save if compare else None)
         except Exception as e:
             res.fail(f"{path}: the kernel failed: {nbrun.error_text(e)}")
-            res.failed_to_run = True
-        tail = nbrun.log_tail(client) if res.failed_to_run else []
+            res.failed_to_run = res.kernel_failed = True
+        # Only when the kernel itself failed: after a cell merely raised, the tail holds at most the noise of the
+        # kernel's shutdown (now and then a ZMQError), which is no problem of the notebook's.
+        tail = nbrun.log_tail(client) if res.kernel_failed else []
         if tail: res.fail(f"{path}: the kernel's stderr ended with:\n" + '\n'.join('    ' + l for l in tail))
     return res
 
