@@ -33,6 +33,8 @@ def hub():
         with ThreadPoolExecutor(4) as pool:            # four people logging in at once: the hub starts their servers together
             list(pool.map(lambda who: (who.login(), who.start()), learners.values()))
         yield dict(cls=cls, learners=learners, base=cls.base, srv=cls.srv, port=cls.port)
+    # gone with the class: the hub, and what it started outside its process group (its proxy, the idle culler)
+    assert not trial.hub_children(cls.srv, cls.port), 'processes of the hub outlived the class'
 
 
 def test_logins_refuse_a_wrong_password(hub):

@@ -1,7 +1,7 @@
 """A throw-away class on this machine, for tests/test_classroom.py and benchmarks/bench_classroom.py: an instructor and
 students as system accounts with a random prefix (mlcXXXX-), `classroom.py setup` in a temporary folder, the hub on
-127.0.0.1; on leaving, pass or fail, every process of those accounts ends and the accounts, the groups it made and
-the folder go. Needs root."""
+127.0.0.1; on leaving, pass or fail, every process of those accounts ends, so do the hub and what it started (its
+proxy and the idle culler), and the accounts, the groups it made and the folder go. Needs root."""
 import grp, json, os, pwd, re, secrets, signal, socket, subprocess, tempfile, time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,13 +91,36 @@ def tool(*args, user=None, env=(), archive=None, timeout=300):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd='/', env=environ)
 
 
-def _clean(names, hub, groups_before, srv):
+def hub_children(srv, port):
+    """The pids of what the hub of the class in `srv` started in sessions of their own, and so outside its process
+    group: its proxy, which inherits the hub's MNIST_CLASSROOM_DIR, and its services (the idle culler), whose
+    JUPYTERHUB_API_URL names the hub's port, `port` + 1."""
+    marks = (f'MNIST_CLASSROOM_DIR={srv}'.encode(), f':{port + 1}/hub/api'.encode())
+    found = []
+    for d in Path('/proc').iterdir():
+        if not d.name.isdigit() or int(d.name) == os.getpid(): continue
+        try: env = (d/'environ').read_bytes().split(b'\0')
+        except OSError: continue                       # gone meanwhile, or a kernel thread
+        if any(e == marks[0] or (e.startswith(b'JUPYTERHUB_API_URL=') and e.endswith(marks[1])) for e in env):
+            found.append(int(d.name))
+    return found
+
+
+def _clean(names, hub, groups_before, srv, port):
     names = [n for n in names if user_exists(n)]
     for n in names: subprocess.run(['pkill', '-KILL', '-u', n])     # their servers and kernels: the hub then stops at once
     if hub is not None and hub.poll() is None:
-        os.killpg(hub.pid, signal.SIGTERM)
-        try: hub.wait(5)
+        os.killpg(hub.pid, signal.SIGTERM)             # JupyterHub stops its services and its proxy, then exits
+        try: hub.wait(30)                              # on a busy machine that can take more than a few seconds
         except subprocess.TimeoutExpired: os.killpg(hub.pid, signal.SIGKILL); hub.wait(10)
+    for sig, grace in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):    # whatever it left: a hub killed before it had
+        left = hub_children(srv, port)                                # stopped them leaves them running for good
+        for pid in left:
+            try: os.kill(pid, sig)
+            except ProcessLookupError: pass
+        end = time.monotonic() + grace
+        while left and time.monotonic() < end: time.sleep(0.1); left = hub_children(srv, port)
+        if not left: break
     end = time.monotonic() + 10
     while names and subprocess.run(['pgrep', '-u', ','.join(names)], capture_output=True).returncode == 0 and time.monotonic() < end:
         for n in names: subprocess.run(['pkill', '-KILL', '-u', n])
@@ -134,7 +157,7 @@ def throwaway_class(n_students, archive, start_timeout=60):
             time.sleep(0.3)
         yield Class(base, srv, port, instructor, students, passwords, probe=f'mlc{tag}-z')
     finally:
-        _clean([instructor, *students, f'mlc{tag}-z'], hub, groups_before, srv)
+        _clean([instructor, *students, f'mlc{tag}-z'], hub, groups_before, srv, port)
 
 
 def solution_sources(assignment, bug=False):
